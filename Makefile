@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+# Wraps the two commands of the README: `make demo` and `make check`.
+JOBS ?= 2
+CMAKE ?= cmake
+CTEST ?= ctest
+
+.PHONY: all build deps test check asan tsan install-test clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	$(CMAKE) --build build -j$(JOBS)
+
+test: build
+	$(CTEST) --test-dir build --output-on-failure -j$(JOBS)
+
+# Every test under AddressSanitizer + UndefinedBehaviorSanitizer, with
+# assertions (lock ownership, invariants) enabled.
+asan: deps
+	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DXGNT_SANITIZE=address,undefined >/dev/null
+	$(CMAKE) --build build-asan -j$(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		$(CTEST) --test-dir build-asan --output-on-failure -j$(JOBS)
+
+# The concurrent tests under ThreadSanitizer.
+tsan: deps
+	$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DXGNT_SANITIZE=thread >/dev/null
+	$(CMAKE) --build build-tsan -j$(JOBS)
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+		$(CTEST) --test-dir build-tsan --output-on-failure -j$(JOBS) -L concurrent
+
+# cmake --install, then build the README's example with pkg-config only.
+install-test: build
+	scripts/install-test.sh build
+
+check: test asan tsan install-test
+	@echo "make check: all suites passed"
+
+clean:
+	rm -rf build build-asan build-tsan

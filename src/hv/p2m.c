@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The window: a domain's address space as real mappings of machine frames.
+ * Slot gfn shows frame mfn at window + gfn * PAGE_SIZE (MAP_SHARED of the
+ * machine memfd, MAP_FIXED so the change is one atomic replacement);
+ * an empty slot is an inaccessible page. Every non-empty slot holds a
+ * reference on its frame, so a frame is never freed while a slot shows it.
+ */
+#define _GNU_SOURCE
+#include "domain.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+static int prot_of(enum p2m_type t)
+{
+	switch (t) {
+	case P2M_RAM_RO:
+	case P2M_GRANT_RO:
+		return PROT_READ;
+	case P2M_EMPTY:
+		return PROT_NONE;
+	default:
+		return PROT_READ | PROT_WRITE;
+	}
+}
+
+static bool own_type(uint8_t t)
+{
+	return t == P2M_RAM || t == P2M_RAM_RO || t == P2M_XENHEAP;
+}
+
+static uint8_t *slot_va(struct xgnt_domain *d, uint64_t gfn)
+{
+	return d->window + (gfn << PAGE_SHIFT);
+}
+
+/*
+ * Revocation must not fail: if the kernel cannot replace the mapping
+ * (out of memory for page tables or VMAs), the frame would stay reachable,
+ * which the threat model forbids. Stop rather than continue unsafely.
+ */
+static void make_inaccessible(struct xgnt_domain *d, uint64_t gfn, uint64_t n)
+{
+	void *p = mmap(slot_va(d, gfn), n << PAGE_SHIFT, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+
+	if (p == MAP_FAILED) {
+		perror("xgnt: cannot revoke a mapping");
+		abort();
+	}
+}
+
+static void m2p_set(struct xgnt_domain *d, uint64_t mfn, uint32_t gpfn)
+{
+	atomic_store_explicit(&mfn_to_page(d->m, mfn)->gpfn, gpfn, memory_order_relaxed);
+}
+
+static void m2p_clear_if(struct xgnt_domain *d, uint64_t mfn, uint64_t gfn)
+{
+	uint32_t expect = (uint32_t)gfn;
+
+	atomic_compare_exchange_strong(&mfn_to_page(d->m, mfn)->gpfn, &expect, INVALID_GPFN);
+}
+
+int p2m_set_locked(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_type t,
+		   struct p2m_entry *old)
+{
+	struct p2m_entry prev;
+	void *p;
+
+	assert(plat_mutex_held(&d->p2m_lock));
+	assert(t != P2M_EMPTY);
+	if (gfn >= d->nr_slots)
+		return -EINVAL;
+	prev = d->p2m[gfn];
+	p = mmap(slot_va(d, gfn), PAGE_SIZE, prot_of(t), MAP_SHARED | MAP_FIXED,
+		 d->m->memfd, (off_t)(mfn << PAGE_SHIFT));
+	if (p == MAP_FAILED) {
+		/* A failed MAP_FIXED may have removed the old mapping: restore
+		 * what the slot showed (or nothing). */
+		if (prev.type != P2M_EMPTY &&
+		    mmap(slot_va(d, gfn), PAGE_SIZE, prot_of(prev.type), MAP_SHARED | MAP_FIXED,
+			 d->m->memfd, (off_t)((uint64_t)prev.mfn << PAGE_SHIFT)) != MAP_FAILED)
+			return -ENOMEM;
+		make_inaccessible(d, gfn, 1);
+		d->p2m[gfn] = (struct p2m_entry){ 0 };
+		if (old)
+			*old = prev;
+		else if (prev.type != P2M_EMPTY)
+			put_page(d->m, prev.mfn);
+		return -ENOMEM;
+	}
+	if (prev.type != P2M_EMPTY && own_type(prev.type))
+		m2p_clear_if(d, prev.mfn, gfn);
+	d->p2m[gfn] = (struct p2m_entry){ .mfn = (uint32_t)mfn, .type = (uint8_t)t };
+	if (own_type(t))
+		m2p_set(d, mfn, (uint32_t)gfn);
+	if (old)
+		*old = prev;
+	else if (prev.type != P2M_EMPTY)
+		put_page(d->m, prev.mfn);
+	return 0;
+}
+
+int p2m_set(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_type t,
+	    struct p2m_entry *old)
+{
+	int rc;
+
+	plat_mutex_lock(&d->p2m_lock);
+	rc = p2m_set_locked(d, gfn, mfn, t, old);
+	plat_mutex_unlock(&d->p2m_lock);
+	return rc;
+}
+
+void p2m_clear_locked(struct xgnt_domain *d, uint64_t gfn)
+{
+	struct p2m_entry prev;
+
+	assert(plat_mutex_held(&d->p2m_lock));
+	prev = d->p2m[gfn];
+	if (prev.type == P2M_EMPTY)
+		return;
+	make_inaccessible(d, gfn, 1);
+	d->p2m[gfn] = (struct p2m_entry){ 0 };
+	if (own_type(prev.type))
+		m2p_clear_if(d, prev.mfn, gfn);
+}
+
+int p2m_clear_if(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, int t)
+{
+	struct p2m_entry e;
+	int rc = -ENOENT;
+
+	if (gfn >= d->nr_slots)
+		return -ENOENT;
+	plat_mutex_lock(&d->p2m_lock);
+	e = d->p2m[gfn];
+	if (e.type != P2M_EMPTY && e.mfn == mfn &&
+	    (t < 0 ? !p2m_is_grant(e.type) : e.type == t)) {
+		p2m_clear_locked(d, gfn);
+		rc = 0;
+	}
+	plat_mutex_unlock(&d->p2m_lock);
+	return rc;
+}
+
+struct p2m_entry p2m_get(struct xgnt_domain *d, uint64_t gfn)
+{
+	struct p2m_entry e = { 0 };
+
+	if (gfn >= d->nr_slots)
+		return e;
+	plat_mutex_lock(&d->p2m_lock);
+	e = d->p2m[gfn];
+	plat_mutex_unlock(&d->p2m_lock);
+	return e;
+}
+
+int p2m_populate_run(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, uint32_t n)
+{
+	uint32_t i;
+	void *p;
+
+	if (gfn + n > d->nr_slots)
+		return -EINVAL;
+	plat_mutex_lock(&d->p2m_lock);
+	for (i = 0; i < n; i++) {
+		if (d->p2m[gfn + i].type != P2M_EMPTY) {
+			plat_mutex_unlock(&d->p2m_lock);
+			return -EBUSY;
+		}
+	}
+	p = mmap(slot_va(d, gfn), (size_t)n << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, d->m->memfd, (off_t)(mfn << PAGE_SHIFT));
+	if (p == MAP_FAILED) {
+		make_inaccessible(d, gfn, n);
+		plat_mutex_unlock(&d->p2m_lock);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		get_page_ref(d->m, mfn + i);
+		d->p2m[gfn + i] = (struct p2m_entry){ .mfn = (uint32_t)(mfn + i), .type = P2M_RAM };
+		m2p_set(d, mfn + i, (uint32_t)(gfn + i));
+	}
+	plat_mutex_unlock(&d->p2m_lock);
+	return 0;
+}
+
+void p2m_teardown(struct xgnt_domain *d)
+{
+	uint64_t gfn;
+
+	plat_mutex_lock(&d->p2m_lock);
+	for (gfn = 0; gfn < d->nr_slots; gfn++) {
+		struct p2m_entry e = d->p2m[gfn];
+
+		if (e.type == P2M_EMPTY)
+			continue;
+		/* Grant mappings were released before (gnttab_release_mappings). */
+		NEVER(p2m_is_grant(e.type));
+		d->p2m[gfn] = (struct p2m_entry){ 0 };
+		if (own_type(e.type))
+			m2p_clear_if(d, e.mfn, gfn);
+		put_page(d->m, e.mfn);
+	}
+	/* One call takes the whole window away. */
+	make_inaccessible(d, 0, d->nr_slots);
+	plat_mutex_unlock(&d->p2m_lock);
+}
