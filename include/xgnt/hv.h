@@ -30,6 +30,14 @@ extern "C" {
 #define XGNT_API
 #endif
 
+/* Xen's "no frame" values (not in the public headers as constants). */
+#ifndef INVALID_MFN
+#define INVALID_MFN (~(xen_pfn_t)0)
+#endif
+#ifndef INVALID_GFN
+#define INVALID_GFN (~(xen_pfn_t)0)
+#endif
+
 struct xgnt_machine;
 struct xgnt_domain;
 struct xgnt_vcpu;

@@ -4,7 +4,6 @@
  * domain whose frames others still map stays as a zombie (dying, findable
  * by the hypervisor, invisible to xgnt_domain_lookup) until they unmap.
  */
-#define _GNU_SOURCE
 #include "domain.h"
 
 #include <errno.h>

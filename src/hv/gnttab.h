@@ -141,9 +141,9 @@ static inline struct grant_mapping *maptrack_entry(struct grant_table *gt, uint3
 /* ---- shared entries (entry.c); the table lock must be held ---- */
 
 /* The 16-bit flags word of ref (v1 flags, v2 hdr.flags). */
-_Atomic uint16_t *shared_flags(struct grant_table *gt, uint32_t ref);
+uint16_t *shared_flags(struct grant_table *gt, uint32_t ref);
 /* The word GTF_reading/GTF_writing live in (v1: flags; v2: status). */
-_Atomic uint16_t *status_word(struct grant_table *gt, uint32_t ref);
+uint16_t *status_word(struct grant_table *gt, uint32_t ref);
 grant_entry_v1_t *shared_entry_v1(struct grant_table *gt, uint32_t ref);
 grant_entry_v2_t *shared_entry_v2(struct grant_table *gt, uint32_t ref);
 
@@ -156,7 +156,7 @@ grant_entry_v2_t *shared_entry_v2(struct grant_table *gt, uint32_t ref);
  * re-checks the header.
  */
 int16_t gt_set_status(struct grant_table *gt, uint32_t ref, domid_t ldomid,
-		      bool readonly, bool mapflag, uint16_t type, bool already_pinned);
+		      bool readonly, bool mapflag, bool already_pinned);
 /* Xen's reduce_status_for_pin: clear GTF_writing / GTF_reading as the pins allow. */
 void gt_reduce_status_for_pin(struct grant_table *gt, struct active_grant_entry *act,
 			      uint32_t ref, bool readonly);

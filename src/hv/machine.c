@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Machine memory (a memfd of frames), the frame allocator and page refs. */
-#define _GNU_SOURCE
 #include "machine.h"
 
 #include <errno.h>

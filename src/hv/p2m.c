@@ -6,7 +6,6 @@
  * an empty slot is an inaccessible page. Every non-empty slot holds a
  * reference on its frame, so a frame is never freed while a slot shows it.
  */
-#define _GNU_SOURCE
 #include "domain.h"
 
 #include <errno.h>

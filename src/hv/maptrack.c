@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Maptrack: the handles a mapper holds. Handles live in pages of 256
+ * entries, allocated on demand up to max_maptrack_frames; free handles sit
+ * on per-vCPU lists (threaded through grant_mapping.ref) so that vCPUs of
+ * one domain do not contend. A handle returns to the list of the vCPU that
+ * owns it; a vCPU with an empty list grows the table, or at the limit
+ * steals from another vCPU's list (Xen's design, see docs/locking.md).
+ */
+#include "gnttab.h"
+
+static bool pop(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t *h)
+{
+	bool got = false;
+
+	plat_mutex_lock(&v->maptrack_freelist_lock);
+	if (v->maptrack_head != MAPTRACK_TAIL) {
+		*h = v->maptrack_head;
+		v->maptrack_head = maptrack_entry(gt, *h)->ref;
+		if (v->maptrack_head == MAPTRACK_TAIL)
+			v->maptrack_tail = MAPTRACK_TAIL;
+		got = true;
+	}
+	plat_mutex_unlock(&v->maptrack_freelist_lock);
+	return got;
+}
+
+static void push(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t h)
+{
+	plat_mutex_lock(&v->maptrack_freelist_lock);
+	maptrack_entry(gt, h)->ref = MAPTRACK_TAIL;
+	if (v->maptrack_tail == MAPTRACK_TAIL)
+		v->maptrack_head = h;
+	else
+		maptrack_entry(gt, v->maptrack_tail)->ref = h;
+	v->maptrack_tail = h;
+	plat_mutex_unlock(&v->maptrack_freelist_lock);
+}
+
+int64_t mt_get_handle(struct grant_table *lgt, struct xgnt_vcpu *v)
+{
+	struct xgnt_domain *d = lgt->d;
+	uint32_t h, limit, i;
+	struct grant_mapping *page;
+
+	if (pop(lgt, v, &h))
+		return h;
+
+	plat_mutex_lock(&lgt->maptrack_lock);
+	limit = atomic_load_explicit(&lgt->maptrack_limit, memory_order_relaxed);
+	if (limit / MAPTRACK_PER_PAGE < lgt->max_maptrack_frames &&
+	    (page = plat_calloc(MAPTRACK_PER_PAGE, sizeof(*page))) != NULL) {
+		for (i = 0; i < MAPTRACK_PER_PAGE; i++) {
+			page[i].ref = MAPTRACK_TAIL;
+			page[i].vcpu = v->id;
+		}
+		lgt->maptrack[limit / MAPTRACK_PER_PAGE] = page;
+		/* Publish the page before the limit that makes it reachable. */
+		atomic_store_explicit(&lgt->maptrack_limit, limit + MAPTRACK_PER_PAGE,
+				      memory_order_release);
+		for (i = 1; i < MAPTRACK_PER_PAGE; i++)
+			push(lgt, v, limit + i);
+		plat_mutex_unlock(&lgt->maptrack_lock);
+		return limit;
+	}
+	/* At the limit (or out of memory): take a free handle from another
+	 * vCPU and make it ours. */
+	for (i = 1; i < d->nr_vcpus; i++) {
+		struct xgnt_vcpu *victim = &d->vcpus[(v->id + i) % d->nr_vcpus];
+
+		if (pop(lgt, victim, &h)) {
+			maptrack_entry(lgt, h)->vcpu = v->id;
+			plat_mutex_unlock(&lgt->maptrack_lock);
+			return h;
+		}
+	}
+	plat_mutex_unlock(&lgt->maptrack_lock);
+	return -1;
+}
+
+void mt_put_handle(struct grant_table *lgt, uint32_t handle)
+{
+	struct grant_mapping *mt = maptrack_entry(lgt, handle);
+
+	assert(atomic_load_explicit(&mt->flags, memory_order_relaxed) == 0);
+	push(lgt, &lgt->d->vcpus[mt->vcpu], handle);
+}
+
+void mt_destroy(struct grant_table *gt)
+{
+	uint32_t limit = atomic_load(&gt->maptrack_limit), i;
+
+	for (i = 0; i < limit / MAPTRACK_PER_PAGE; i++)
+		plat_free(gt->maptrack[i]);
+	atomic_store(&gt->maptrack_limit, 0);
+}
