@@ -1,9 +1,334 @@
 /* SPDX-License-Identifier: MIT */
-/* GNTTABOP_copy (being written). */
+/*
+ * GNTTABOP_copy: the hypervisor copies between a grant (or the caller's own
+ * frame) and another, through its own view of machine memory, so nothing
+ * changes in anyone's address space. Checks in Xen's order (b.6): domains,
+ * then the source claim, then the destination claim, then the bounds.
+ * v2 sub-page grants limit the window; v2 transitive grants are followed
+ * exactly one level.
+ */
 #include "gnttab.h"
+
 #include <errno.h>
+#include <string.h>
+
+/* Xen returns ERESTART and re-runs the batch later when a transitive
+ * grant changed under it; we retry in place, this many times. */
+#define COPY_RESTARTS 16
+#define RESTART       1
+
+struct copy_buf {
+	struct xgnt_domain *d;     /* referenced */
+	bool read_only;
+	bool have_grant;           /* pinned through a grant of d */
+	bool have_page;            /* holds a reference on mfn */
+	uint32_t ref;
+	uint64_t mfn;
+	uint16_t start, len;       /* the window the grant allows */
+};
+
+/* Xen's get_paged_frame: the frame behind gfn of d, with a reference. */
+static int16_t get_paged_frame(struct xgnt_domain *d, uint64_t gfn, uint64_t *mfn)
+{
+	if (d->translated) {
+		struct p2m_entry e;
+
+		if (gfn >= d->nr_slots)
+			return GNTST_bad_page;
+		e = p2m_get(d, gfn);
+		if (e.type != P2M_RAM && e.type != P2M_XENHEAP)
+			return GNTST_bad_page;
+		gfn = e.mfn;
+	} else if (mfn_is_iomem(d->m, gfn)) {
+		return GNTST_bad_page;
+	}
+	if (!get_page(d->m, gfn, d))
+		return GNTST_bad_page;
+	*mfn = gfn;
+	return GNTST_okay;
+}
+
+static void release_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, bool readonly);
+
+/* A reference on the pinned frame, owned by the domain it was granted
+ * from (rd, or the source of a transitive grant). */
+static bool frame_ref(struct xgnt_domain *rd, const struct active_grant_entry *act)
+{
+	struct xgnt_domain *owner = rd;
+	bool ok;
+
+	if (act->src_domid != rd->id) {
+		owner = dom_lookup(rd->m, act->src_domid);
+		if (!owner)
+			return false;
+	}
+	ok = get_page(rd->m, act->mfn, owner);
+	if (owner != rd)
+		put_domain(owner);
+	return ok;
+}
+
+/*
+ * Pin gref of rd for a copy by ldom; on success returns the frame (with a
+ * page reference) and the window. allow_transitive is false on the
+ * recursive call: one level only.
+ */
+static int acquire_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, domid_t ldom,
+				  bool readonly, bool allow_transitive, uint64_t *mfn,
+				  uint16_t *off, uint16_t *len)
+{
+	struct grant_table *rgt = rd->gt;
+	uint32_t pin_incr = readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc, old_pin;
+	struct active_grant_entry *act;
+	int16_t rc;
+
+	plat_read_lock(&rgt->lock);
+	if (gref >= nr_grant_entries(rgt)) {
+		plat_read_unlock(&rgt->lock);
+		return GNTST_bad_gntref;
+	}
+	act = active_entry_acquire(rgt, gref);
+	if (act->pin && (act->domid != ldom || (act->pin & GNTPIN_incr2oflow_mask(pin_incr)))) {
+		rc = GNTST_general_error;
+		goto unlock;
+	}
+	old_pin = act->pin;
+
+	if (rgt->version == 2 &&
+	    (__atomic_load_n(shared_flags(rgt, gref), __ATOMIC_ACQUIRE) & GTF_type_mask) ==
+		    GTF_transitive && !act->pin) {
+		grant_entry_v2_t *e = shared_entry_v2(rgt, gref);
+		domid_t trans_domid = __atomic_load_n(&e->transitive.trans_domid, __ATOMIC_RELAXED);
+		uint32_t trans_gref = __atomic_load_n(&e->transitive.gref, __ATOMIC_RELAXED);
+		struct xgnt_domain *td;
+		uint64_t tmfn;
+		uint16_t toff, tlen;
+
+		rc = gt_set_status(rgt, gref, ldom, readonly, false, false);
+		if (rc != GNTST_okay)
+			goto unlock;
+		rc = GNTST_general_error;
+		if (!allow_transitive || trans_domid == rd->id)
+			goto unlock_clear;
+		td = dom_lookup(rd->m, trans_domid);
+		if (!td)
+			goto unlock_clear;
+		/* The remote table's lock is taken by the recursion: drop ours,
+		 * keeping the sub-page/transitive copy counted (XSA-501). */
+		atomic_fetch_add(&rgt->nr_v2_ops, 1);
+		active_entry_release(act);
+		plat_read_unlock(&rgt->lock);
+		rc = (int16_t)acquire_grant_for_copy(td, trans_gref, rd->id, readonly, false,
+						     &tmfn, &toff, &tlen);
+		plat_read_lock(&rgt->lock);
+		act = active_entry_acquire(rgt, gref);
+		if (rc != GNTST_okay) {
+			atomic_fetch_sub(&rgt->nr_v2_ops, 1);
+			put_domain(td);
+			goto unlock_clear;
+		}
+		/* Anything changed while unlocked: undo (with our locks
+		 * dropped, XSA-411) and try again. */
+		if (rgt->version != 2 || act->pin != old_pin) {
+			atomic_fetch_sub(&rgt->nr_v2_ops, 1);
+			if (!act->pin)
+				gt_reduce_status_for_pin(rgt, act, gref, readonly);
+			active_entry_release(act);
+			plat_read_unlock(&rgt->lock);
+			put_page(rd->m, tmfn);
+			release_grant_for_copy(td, trans_gref, readonly);
+			put_domain(td);
+			return RESTART;
+		}
+		act->domid = ldom;
+		act->src_domid = td->id;
+		act->trans_gref = trans_gref;
+		act->mfn = tmfn;
+		act->start = toff;
+		act->length = tlen;
+		act->is_sub_page = true;
+		/* td's entry stays pinned for rd until release; the page
+		 * reference is taken again below like for any pin. */
+		put_page(rd->m, tmfn);
+		put_domain(td);
+	} else if (!act->pin || (!readonly && !(act->pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask)))) {
+		bool pinned = act->pin != 0;
+		uint16_t flags;
+		uint64_t frame;
+
+		rc = gt_set_status(rgt, gref, ldom, readonly, false, pinned);
+		if (rc != GNTST_okay)
+			goto unlock;
+		if (!pinned) {
+			flags = __atomic_load_n(shared_flags(rgt, gref), __ATOMIC_ACQUIRE);
+			if ((flags & GTF_type_mask) == GTF_transitive) {
+				rc = GNTST_general_error;   /* appeared after the check */
+				goto unlock_clear;
+			}
+			frame = gt_entry_frame(rgt, gref);
+			rc = get_paged_frame(rd, frame, mfn);
+			if (rc != GNTST_okay)
+				goto unlock_clear;
+			act->domid = ldom;
+			act->src_domid = rd->id;
+			act->trans_gref = gref;
+			act->mfn = *mfn;
+			act->start = 0;
+			act->length = PAGE_SIZE;
+			act->is_sub_page = false;
+			if (rgt->version == 2 && (flags & GTF_sub_page)) {
+				grant_entry_v2_t *e = shared_entry_v2(rgt, gref);
+				uint16_t o = __atomic_load_n(&e->sub_page.page_off, __ATOMIC_RELAXED);
+				uint16_t l = __atomic_load_n(&e->sub_page.length, __ATOMIC_RELAXED);
+
+				act->start = o;
+				act->length = l;
+				act->is_sub_page = true;
+				atomic_fetch_add(&rgt->nr_v2_ops, 1);
+			}
+			put_page(rd->m, *mfn);   /* re-taken below, as for any pin */
+		}
+	}
+	/* From here on the active entry's shadow is the truth, never the
+	 * shared entry a guest may have rewritten since (XSA-500): the page
+	 * reference is taken on act->mfn, from the domain it came from. */
+	if (!frame_ref(rd, act)) {
+		rc = GNTST_general_error;
+		if (old_pin)
+			goto unlock;
+		if (act->is_sub_page)
+			atomic_fetch_sub(&rgt->nr_v2_ops, 1);
+		goto unlock_clear;
+	}
+	act->pin += pin_incr;
+	*mfn = act->mfn;
+	*off = act->start;
+	*len = act->length;
+	active_entry_release(act);
+	plat_read_unlock(&rgt->lock);
+	return GNTST_okay;
+
+unlock_clear:
+	gt_reduce_status_for_pin(rgt, act, gref, readonly);
+unlock:
+	active_entry_release(act);
+	plat_read_unlock(&rgt->lock);
+	return rc;
+}
+
+static void release_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, bool readonly)
+{
+	struct grant_table *rgt = rd->gt;
+	struct active_grant_entry *act;
+	struct xgnt_domain *td = NULL;
+	uint32_t trans_gref;
+
+	plat_read_lock(&rgt->lock);
+	act = active_entry_acquire(rgt, gref);
+	act->pin -= readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+	trans_gref = act->trans_gref;
+	if (act->src_domid != rd->id)
+		td = dom_lookup(rd->m, act->src_domid);
+	if (!act->pin && act->is_sub_page)
+		atomic_fetch_sub(&rgt->nr_v2_ops, 1);
+	gt_reduce_status_for_pin(rgt, act, gref, readonly);
+	active_entry_release(act);
+	plat_read_unlock(&rgt->lock);
+	if (td) {
+		/* One level only: bounded recursion. */
+		release_grant_for_copy(td, trans_gref, readonly);
+		put_domain(td);
+	}
+}
+
+static void release_buf(struct copy_buf *b)
+{
+	if (b->have_page)
+		put_page(b->d->m, b->mfn);
+	if (b->have_grant)
+		release_grant_for_copy(b->d, b->ref, b->read_only);
+	if (b->d)
+		put_domain(b->d);
+	memset(b, 0, sizeof(*b));
+}
+
+static int16_t lock_domain(struct xgnt_vcpu *v, domid_t domid, bool is_gref, struct copy_buf *b)
+{
+	if (!is_gref && domid != DOMID_SELF)
+		return GNTST_permission_denied;
+	b->d = dom_lookup_any(v->d, domid);
+	return b->d ? GNTST_okay : GNTST_bad_domain;
+}
+
+static int claim_buf(struct xgnt_vcpu *v, const struct gnttab_copy_ptr *p, bool is_gref,
+		     struct copy_buf *b)
+{
+	int rc;
+
+	if (is_gref) {
+		rc = acquire_grant_for_copy(b->d, p->u.ref, v->d->id, b->read_only, true,
+					    &b->mfn, &b->start, &b->len);
+		if (rc != GNTST_okay)
+			return rc;
+		b->ref = p->u.ref;
+		b->have_grant = true;
+	} else {
+		rc = get_paged_frame(b->d, p->u.gmfn, &b->mfn);
+		if (rc != GNTST_okay)
+			return rc;
+		b->start = 0;
+		b->len = PAGE_SIZE;
+	}
+	b->have_page = true;
+	return GNTST_okay;
+}
+
+static int copy_one(struct xgnt_vcpu *v, const struct gnttab_copy *op)
+{
+	struct copy_buf src = { .read_only = true }, dst = { .read_only = false };
+	bool sg = op->flags & GNTCOPY_source_gref, dg = op->flags & GNTCOPY_dest_gref;
+	int rc;
+
+	if (!op->len)
+		return GNTST_okay;   /* nothing validated */
+	rc = lock_domain(v, op->source.domid, sg, &src);
+	if (rc == GNTST_okay)
+		rc = lock_domain(v, op->dest.domid, dg, &dst);
+	if (rc == GNTST_okay)
+		rc = claim_buf(v, &op->source, sg, &src);
+	if (rc == GNTST_okay)
+		rc = claim_buf(v, &op->dest, dg, &dst);
+	if (rc != GNTST_okay)
+		goto out;
+	/* Checked after both ends are claimed, as Xen does: a bad op still
+	 * transiently pins (and flags GTF_reading/GTF_writing). */
+	if (op->source.offset + op->len > PAGE_SIZE || op->dest.offset + op->len > PAGE_SIZE) {
+		rc = GNTST_bad_copy_arg;
+	} else if (op->source.offset < src.start ||
+		   op->source.offset + op->len > src.start + src.len ||
+		   op->dest.offset < dst.start ||
+		   op->dest.offset + op->len > dst.start + dst.len) {
+		rc = GNTST_general_error;   /* outside the sub-page window */
+	} else {
+		memmove((uint8_t *)mfn_to_virt(v->d->m, dst.mfn) + op->dest.offset,
+			(uint8_t *)mfn_to_virt(v->d->m, src.mfn) + op->source.offset, op->len);
+	}
+out:
+	release_buf(&dst);
+	release_buf(&src);
+	return rc;
+}
+
 long gnttab_copy(struct xgnt_vcpu *v, struct gnttab_copy *op, unsigned int count)
 {
-	(void)v; (void)op; (void)count;
-	return -ENOSYS;
+	unsigned int i, tries;
+
+	for (i = 0; i < count; i++) {
+		int rc = RESTART;
+
+		for (tries = 0; rc == RESTART && tries < COPY_RESTARTS; tries++)
+			rc = copy_one(v, &op[i]);
+		op[i].status = (int16_t)(rc == RESTART ? GNTST_general_error : rc);
+	}
+	return 0;
 }

@@ -40,8 +40,12 @@ static int16_t granted_frame(struct xgnt_domain *rd, uint64_t frame, bool ext, u
 		*mfn = e.mfn;
 		return GNTST_okay;
 	}
-	if (!mfn_valid(m, frame))
+	/* PV: a machine frame, which must be rd's (get_page_from_gfn). */
+	if (mfn_is_iomem(m, frame))
+		return GNTST_general_error;   /* MMIO rd may not grant */
+	if (!get_page(m, frame, rd))
 		return GNTST_bad_page;
+	put_page(m, frame);
 	*mfn = frame;
 	return GNTST_okay;
 }
@@ -65,7 +69,8 @@ static void unpin(struct grant_table *rgt, uint32_t ref, uint32_t pin_decr, bool
 
 	plat_read_lock(&rgt->lock);
 	act = active_entry_acquire(rgt, ref);
-	assert((act->pin & pin_decr) >= pin_decr);
+	for (unsigned int sh = 0; sh < 32; sh += 8)
+		assert(((act->pin >> sh) & 0xff) >= ((pin_decr >> sh) & 0xff));
 	act->pin -= pin_decr;
 	gt_reduce_status_for_pin(rgt, act, ref, readonly);
 	active_entry_release(act);

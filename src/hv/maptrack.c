@@ -6,6 +6,9 @@
  * one domain do not contend. A handle returns to the list of the vCPU that
  * owns it; a vCPU with an empty list grows the table, or at the limit
  * steals from another vCPU's list (Xen's design, see docs/locking.md).
+ * Like Xen, a list never gives out its last entry (the tail sentinel), so
+ * puts at the tail and gets at the head never touch the same entry: one
+ * maptrack frame gives a one-vCPU mapper 255 handles, not 256.
  */
 #include "gnttab.h"
 
@@ -14,11 +17,9 @@ static bool pop(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t *h)
 	bool got = false;
 
 	plat_mutex_lock(&v->maptrack_freelist_lock);
-	if (v->maptrack_head != MAPTRACK_TAIL) {
+	if (v->maptrack_head != MAPTRACK_TAIL && v->maptrack_head != v->maptrack_tail) {
 		*h = v->maptrack_head;
 		v->maptrack_head = maptrack_entry(gt, *h)->ref;
-		if (v->maptrack_head == MAPTRACK_TAIL)
-			v->maptrack_tail = MAPTRACK_TAIL;
 		got = true;
 	}
 	plat_mutex_unlock(&v->maptrack_freelist_lock);
@@ -37,9 +38,25 @@ static void push(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t h)
 	plat_mutex_unlock(&v->maptrack_freelist_lock);
 }
 
+/* Take a free handle from any vCPU's list (ours included) and make it ours. */
+static bool steal(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t *h)
+{
+	struct xgnt_domain *d = gt->d;
+	unsigned int i;
+
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct xgnt_vcpu *victim = &d->vcpus[(v->id + 1 + i) % d->nr_vcpus];
+
+		if (pop(gt, victim, h)) {
+			maptrack_entry(gt, *h)->vcpu = v->id;
+			return true;
+		}
+	}
+	return false;
+}
+
 int64_t mt_get_handle(struct grant_table *lgt, struct xgnt_vcpu *v)
 {
-	struct xgnt_domain *d = lgt->d;
 	uint32_t h, limit, i;
 	struct grant_mapping *page;
 
@@ -63,19 +80,18 @@ int64_t mt_get_handle(struct grant_table *lgt, struct xgnt_vcpu *v)
 		plat_mutex_unlock(&lgt->maptrack_lock);
 		return limit;
 	}
-	/* At the limit (or out of memory): take a free handle from another
-	 * vCPU and make it ours. */
-	for (i = 1; i < d->nr_vcpus; i++) {
-		struct xgnt_vcpu *victim = &d->vcpus[(v->id + i) % d->nr_vcpus];
-
-		if (pop(lgt, victim, &h)) {
-			maptrack_entry(lgt, h)->vcpu = v->id;
-			plat_mutex_unlock(&lgt->maptrack_lock);
-			return h;
-		}
-	}
 	plat_mutex_unlock(&lgt->maptrack_lock);
-	return -1;
+	/* At the limit (or out of memory): an uninitialised list first
+	 * steals an entry to be its tail sentinel, then one to hand out. */
+	plat_mutex_lock(&v->maptrack_freelist_lock);
+	i = v->maptrack_tail == MAPTRACK_TAIL;
+	plat_mutex_unlock(&v->maptrack_freelist_lock);
+	if (i) {
+		if (!steal(lgt, v, &h))
+			return -1;
+		push(lgt, v, h);
+	}
+	return steal(lgt, v, &h) ? (int64_t)h : -1;
 }
 
 void mt_put_handle(struct grant_table *lgt, uint32_t handle)
