@@ -10,6 +10,9 @@
 
 #include "plat/plat.h"
 
+/* Frames of each machine made here, for the leak check at destroy. */
+static struct { struct xgnt_machine *m; uint32_t n; } sizes[64];
+
 struct xgnt_machine *t_machine_cfg(uint32_t nr_frames, uint32_t max_grant_frames,
 				   uint32_t max_maptrack_frames, uint32_t max_version)
 {
@@ -22,7 +25,22 @@ struct xgnt_machine *t_machine_cfg(uint32_t nr_frames, uint32_t max_grant_frames
 	struct xgnt_machine *m = xgnt_machine_create(&c);
 
 	assert_non_null(m);
+	for (unsigned int i = 0; i < 64; i++) {
+		if (!sizes[i].m || i == 63) {
+			sizes[i].m = m;
+			sizes[i].n = xgnt_machine_free_frames(m);
+			break;
+		}
+	}
 	return m;
+}
+
+uint32_t t_machine_nr_frames(struct xgnt_machine *m)
+{
+	for (unsigned int i = 0; i < 64; i++)
+		if (sizes[i].m == m)
+			return sizes[i].n;
+	return xgnt_machine_free_frames(m);   /* unknown machine: no leak check */
 }
 
 struct xgnt_machine *t_machine(void)
@@ -322,4 +340,40 @@ bool t_read_faults(volatile void *p)
 long t_live_allocs(void)
 {
 	return plat_live_allocs();
+}
+
+/*
+ * Every test's machine is checked when the test destroys it: the
+ * invariants of xgnt_machine_check hold, and once every domain is gone
+ * every frame is free again (nothing leaked). Linked with
+ * -Wl,--wrap=xgnt_machine_destroy.
+ */
+void __real_xgnt_machine_destroy(struct xgnt_machine *m);
+void __wrap_xgnt_machine_destroy(struct xgnt_machine *m);
+
+static int destroy_one(struct xgnt_domain *d, void *arg)
+{
+	(void)arg;
+	assert_int_equal(xgnt_domain_destroy(d), 0);
+	return 0;
+}
+
+unsigned int t_check_flags = XGNT_CHECK_GTF;
+
+void __wrap_xgnt_machine_destroy(struct xgnt_machine *m)
+{
+	char why[256];
+
+	if (m) {
+		int rc = xgnt_machine_check(m, t_check_flags, why, sizeof(why));
+
+		if (rc)
+			fail_msg("invariant broken at machine destroy: %s", why);
+		xgnt_machine_walk_domains(m, destroy_one, NULL);
+		rc = xgnt_machine_check(m, t_check_flags, why, sizeof(why));
+		if (rc)
+			fail_msg("invariant broken after destroying every domain: %s", why);
+		assert_int_equal(xgnt_machine_free_frames(m), t_machine_nr_frames(m));
+	}
+	__real_xgnt_machine_destroy(m);
 }

@@ -20,6 +20,13 @@ struct xgnt_machine *t_machine(void);
 struct xgnt_machine *t_machine_cfg(uint32_t nr_frames, uint32_t max_grant_frames,
 				   uint32_t max_maptrack_frames, uint32_t max_version);
 
+/* Flags of the invariant check every xgnt_machine_destroy runs first
+ * (XGNT_CHECK_GTF unless a test's guest writes its own status bits). */
+extern unsigned int t_check_flags;
+
+/* Frames of a machine made by t_machine*() (free frames when made). */
+uint32_t t_machine_nr_frames(struct xgnt_machine *m);
+
 /* A domain with 256 RAM frames and 4096 extended frames, 2 vCPUs. */
 struct xgnt_domain *t_domain(struct xgnt_machine *m, domid_t id, enum xgnt_domain_type type,
 			     bool privileged);

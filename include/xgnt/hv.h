@@ -204,6 +204,22 @@ XGNT_API int xgnt_domain_walk_mappings(struct xgnt_domain *d,
 				       int (*cb)(const struct xgnt_mapping_info *, void *),
 				       void *arg);
 
+/*
+ * The invariant checker (for tests and fuzzers): at a quiescent point (no
+ * hypercall in flight) checks that pins equal the maptrack entries naming
+ * them, every grant mapping
+ * is backed by exactly one slot of its mapper's address space and no slot
+ * shows a frame that is neither the domain's own nor granted to it, and
+ * every frame's reference count balances. With XGNT_CHECK_GTF also that
+ * GTF_reading/GTF_writing are set exactly while pinned: Xen maintains
+ * them, but they live in memory the granting guest can write, so only a
+ * caller that knows its guests left them alone can ask for it. 0, or
+ * -EUCLEAN with the first violation described in buf.
+ */
+#define XGNT_CHECK_GTF 1u
+XGNT_API int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf,
+				size_t len);
+
 /* Domains of the machine, in domid order (including none that are dying). */
 XGNT_API int xgnt_machine_walk_domains(struct xgnt_machine *m,
 				       int (*cb)(struct xgnt_domain *, void *), void *arg);
