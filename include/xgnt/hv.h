@@ -145,7 +145,8 @@ XGNT_API int xgnt_vcpu_upcall_fd(struct xgnt_vcpu *v);
  * map machine frame mfn at the page of linear address va in the PV domain's
  * address space, or clear that page (mfn == INVALID_MFN). The frame must be
  * the domain's own (RAM, its grant-table or status frames, its shared_info),
- * as Xen allows a PV guest; a page holding a grant mapping cannot be
+ * as Xen allows a PV guest, or for the control domain a frame of I/O
+ * memory (the iomem extension); a page holding a grant mapping cannot be
  * overwritten (unmap it first). prot: XGNT_PROT_READ, optionally
  * XGNT_PROT_WRITE. 0, -EINVAL (bad va, frame or prot), -EPERM (not the
  * domain's frame), -EBUSY (a grant mapping is there), -ENOSYS (not PV).

@@ -171,9 +171,10 @@ long xgnt_update_va_mapping(struct xgnt_vcpu *v, uint64_t va, xen_pfn_t mfn, uns
 		return 0;
 	}
 	if (!(prot & XGNT_PROT_READ) || (prot & ~(XGNT_PROT_READ | XGNT_PROT_WRITE)) ||
-	    !mfn_valid(m, mfn) || mfn_is_iomem(m, mfn))
+	    !mfn_valid(m, mfn))
 		return -EINVAL;
-	if (!get_page(m, mfn, d))
+	/* I/O memory: the control domain's to map (no references kept). */
+	if (mfn_is_iomem(m, mfn) ? !d->privileged : !get_page(m, mfn, d))
 		return -EPERM;
 	kind = atomic_load_explicit(&mfn_to_page(m, mfn)->kind, memory_order_relaxed);
 	plat_mutex_lock(&d->p2m_lock);
