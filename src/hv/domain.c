@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "gnttab.h"
 
 #define DEFAULT_RAM_FRAMES  16384u
@@ -47,6 +48,9 @@ static void domain_free(struct xgnt_domain *d)
 
 	if (d->gt)
 		gt_destroy(d->gt);
+	evtchn_domain_free(d);
+	for (i = 0; i < d->nr_vcpus && d->vcpus; i++)
+		vcpu_ev_free(&d->vcpus[i]);
 	if (d->shared_info_mfn != INVALID_MFN)
 		put_page(d->m, d->shared_info_mfn);
 	if (d->window)
@@ -241,6 +245,21 @@ struct xgnt_domain *xgnt_domain_create(struct xgnt_machine *m,
 	d->gt = gt_create(d, c.max_grant_frames, c.max_maptrack_frames, version);
 	if (!d->gt)
 		goto fail_free;
+	d->shared_info_mfn = mach_alloc_frames(m, d, 0, PGK_XENHEAP);
+	if (d->shared_info_mfn == INVALID_MFN)
+		goto fail_free;
+	if (!c.max_evtchn_port)
+		c.max_evtchn_port = c.privileged ? EVTCHN_FIFO_PORTS - 1 : 1023;
+	if (evtchn_domain_init(d, c.max_evtchn_port))
+		goto fail_free;
+	for (i = 0; i < c.nr_vcpus; i++) {
+		int rc = vcpu_ev_init(&d->vcpus[i]);
+
+		if (rc) {
+			err = -rc;
+			goto fail_free;
+		}
+	}
 
 	/* Reserve the domid; the domain is not visible until it is complete. */
 	plat_write_lock(&m->domains_lock);
@@ -253,8 +272,7 @@ struct xgnt_domain *xgnt_domain_create(struct xgnt_machine *m,
 	atomic_store(&d->is_dying, true);   /* not live until populated */
 	plat_write_unlock(&m->domains_lock);
 
-	d->shared_info_mfn = mach_alloc_frames(m, d, 0, PGK_XENHEAP);
-	if (d->shared_info_mfn == INVALID_MFN || populate_ram(d) != 0) {
+	if (populate_ram(d) != 0) {
 		/* Undo as a destruction would: slots, then memory. */
 		p2m_teardown(d);
 		relinquish_memory(d);
@@ -278,13 +296,17 @@ fail_errno:
 
 int xgnt_domain_destroy(struct xgnt_domain *d)
 {
+	struct xgnt_machine *m;
 	bool was = false;
 
 	if (!d)
 		return -EINVAL;
 	if (!atomic_compare_exchange_strong(&d->is_dying, &was, true))
 		return -EINVAL;
-	/* Phase 1: what d holds of others. */
+	m = d->m;
+	/* Phase 1: what d holds of others: its event channels (peers turn
+	 * unbound), then its mappings of others' grants. */
+	evtchn_domain_destroy(d);
 	gnttab_release_mappings(d);
 	/* Phase 2: d's own address space and memory. Frames others map
 	 * stay alive (their mappings hold references) until unmapped. */
@@ -293,6 +315,8 @@ int xgnt_domain_destroy(struct xgnt_domain *d)
 	/* Phase 3: the domain table's reference. The frame owners' reference
 	 * goes when the last frame does; then d is freed. */
 	put_domain(d);
+	/* The control domain hears of it (VIRQ_DOM_EXC), as under Xen. */
+	evtchn_send_global_virq(m, VIRQ_DOM_EXC);
 	return 0;
 }
 

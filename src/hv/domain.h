@@ -10,6 +10,8 @@
 #include "machine.h"
 
 struct grant_table;
+struct evtchn_domain;
+struct evtchn_vcpu;
 
 /* What a slot of the window shows. Every non-empty slot holds a page ref. */
 enum p2m_type {
@@ -44,7 +46,8 @@ struct xgnt_vcpu {
 	uint32_t maptrack_head;   /* MAPTRACK_TAIL when empty */
 	uint32_t maptrack_tail;
 
-	int upcall_fd;            /* eventfd, -1 until event channels use it */
+	int upcall_fd;            /* eventfd: readable when the upcall is raised */
+	struct evtchn_vcpu *ev;   /* immutable pointer; see event.h */
 };
 
 struct xgnt_domain {
@@ -62,6 +65,7 @@ struct xgnt_domain {
 	uint32_t max_pages;       /* Xen's max_pages: what the domain may own */
 	uint64_t shared_info_mfn;
 	struct grant_table *gt;   /* pointer immutable; contents have their locks */
+	struct evtchn_domain *ev; /* likewise */
 
 	/* Lifetime: a reference per lookup in flight, one held by the domain
 	 * table while the domain is live, one held while it owns frames. */

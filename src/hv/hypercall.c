@@ -195,18 +195,3 @@ long xgnt_update_va_mapping(struct xgnt_vcpu *v, uint64_t va, xen_pfn_t mfn, uns
 		put_page(m, old.mfn);
 	return 0;
 }
-
-long xgnt_vcpu_op(struct xgnt_vcpu *v, int cmd, unsigned int vcpuid, void *arg)
-{
-	(void)cmd;
-	(void)vcpuid;
-	(void)arg;
-	return v ? -ENOSYS : -EINVAL;   /* event channels: issue 3 */
-}
-
-long xgnt_event_channel_op(struct xgnt_vcpu *v, int cmd, void *arg)
-{
-	(void)cmd;
-	(void)arg;
-	return v ? -ENOSYS : -EINVAL;   /* event channels: issue 3 */
-}

@@ -111,7 +111,7 @@ void xgnt_machine_destroy(struct xgnt_machine *m)
 	/* Zombies (frames still mapped by a domain destroyed later in the
 	 * loop) have been released by then: every table slot is empty. */
 	for (id = 0; id < DOMID_FIRST_RESERVED; id++)
-		NEVER(m->domains[id] != NULL);
+		assert(m->domains[id] == NULL);
 	munmap(m->base, ((uint64_t)m->nr_frames + m->nr_iomem_frames) << PAGE_SHIFT);
 	close(m->memfd);
 	plat_rwlock_destroy(&m->domains_lock);

@@ -50,6 +50,27 @@ static int16_t granted_frame(struct xgnt_domain *rd, uint64_t frame, bool ext, u
 	return GNTST_okay;
 }
 
+/*
+ * A mapping's reference on what it maps: the frame, or for I/O memory
+ * (never freed) the granting domain, which must outlive the mapping.
+ */
+static bool grant_frame_get(struct xgnt_domain *rd, uint64_t mfn)
+{
+	if (mfn_is_iomem(rd->m, mfn)) {
+		get_domain(rd);
+		return true;
+	}
+	return get_page(rd->m, mfn, rd);
+}
+
+static void grant_frame_put(struct xgnt_domain *rd, uint64_t mfn)
+{
+	if (mfn_is_iomem(rd->m, mfn))
+		put_domain(rd);
+	else
+		put_page(rd->m, mfn);
+}
+
 static uint32_t pin_incr_of(uint32_t flags)
 {
 	bool ro = flags & GNTMAP_readonly;
@@ -83,7 +104,7 @@ static void map_one(struct xgnt_vcpu *v, struct gnttab_map_grant_ref *op)
 	struct grant_table *lgt = ld->gt, *rgt;
 	struct active_grant_entry *act;
 	uint32_t flags = op->flags, ref = op->ref, pin_incr, refs = 0;
-	bool readonly = flags & GNTMAP_readonly, ext = iomem_ext(ld, flags), iomem;
+	bool readonly = flags & GNTMAP_readonly, ext = iomem_ext(ld, flags);
 	uint16_t cache_flags = 0;
 	struct grant_mapping *mt;
 	int64_t handle;
@@ -152,20 +173,14 @@ static void map_one(struct xgnt_vcpu *v, struct gnttab_map_grant_ref *op)
 	plat_read_unlock(&rgt->lock);
 
 	/* Frame references, with no grant lock held. */
-	iomem = mfn_is_iomem(ld->m, mfn);
 	rc = GNTST_general_error;
-	if (iomem) {
-		if (!ext || !rd->privileged)
+	if (mfn_is_iomem(ld->m, mfn) && (!ext || !rd->privileged))
+		goto undo;
+	if (atomic_load(&rd->is_dying))
+		goto undo;
+	for (; refs < (uint32_t)!!(flags & GNTMAP_host_map) + !!(flags & GNTMAP_device_map); refs++)
+		if (!grant_frame_get(rd, mfn))
 			goto undo;
-	} else {
-		unsigned int want = !!(flags & GNTMAP_host_map) + !!(flags & GNTMAP_device_map);
-
-		if (atomic_load(&rd->is_dying))
-			goto undo;
-		for (; refs < want; refs++)
-			if (!get_page(ld->m, mfn, rd))
-				goto undo;
-	}
 
 	if (flags & GNTMAP_host_map) {
 		uint64_t gfn;
@@ -204,7 +219,7 @@ static void map_one(struct xgnt_vcpu *v, struct gnttab_map_grant_ref *op)
 
 undo:
 	while (refs--)
-		put_page(ld->m, mfn);
+		grant_frame_put(rd, mfn);
 	unpin(rgt, ref, pin_incr, readonly);
 	goto out_handle;
 out_act:
@@ -354,11 +369,11 @@ static void unmap_phase2(struct xgnt_domain *ld, struct unmap_common *op)
 		return;
 	if (op->done & GNTMAP_host_map) {
 		decr += ro ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
-		put_page(ld->m, op->mfn);
+		grant_frame_put(op->rd, op->mfn);
 	}
 	if (op->done & GNTMAP_device_map) {
 		decr += ro ? GNTPIN_devr_inc : GNTPIN_devw_inc;
-		put_page(ld->m, op->mfn);
+		grant_frame_put(op->rd, op->mfn);
 	}
 	if (decr)
 		unpin(op->rd->gt, op->ref, decr, ro);

@@ -235,7 +235,9 @@ static int populate_one(struct xgnt_domain *d, xen_pfn_t *slot, unsigned int ord
 		if (p2m_is_grant(d->p2m[gpfn + j].type))
 			break;
 	}
-	if (j < n) {
+	/* Destruction marks d dying, then passes through this lock: a dying
+	 * domain's new frames go straight back. */
+	if (j < n || atomic_load(&d->is_dying)) {
 		plat_mutex_unlock(&d->p2m_lock);
 		for (j = 0; j < n; j++)
 			page_release_allocated(d->m, mfn + j);

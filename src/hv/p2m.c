@@ -200,7 +200,7 @@ void p2m_teardown(struct xgnt_domain *d)
 		if (e.type == P2M_EMPTY)
 			continue;
 		/* Grant mappings were released before (gnttab_release_mappings). */
-		NEVER(p2m_is_grant(e.type));
+		assert(!p2m_is_grant(e.type));
 		d->p2m[gfn] = (struct p2m_entry){ 0 };
 		if (own_type(e.type))
 			m2p_clear_if(d, e.mfn, gfn);

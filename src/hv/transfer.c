@@ -125,18 +125,30 @@ static int16_t transfer_one(struct xgnt_vcpu *v, struct gnttab_transfer *gop)
 		free_stolen(d->m, mfn);
 		return GNTST_general_error;
 	}
+	/* Assigned under e's p2m lock, which destruction passes through after
+	 * marking e dying: a dying domain never gains a frame. */
+	plat_mutex_lock(&e->p2m_lock);
+	if (atomic_load(&e->is_dying) || atomic_load(&e->tot_pages) >= e->max_pages) {
+		plat_mutex_unlock(&e->p2m_lock);
+		plat_read_unlock(&egt->lock);
+		put_domain(e);
+		free_stolen(d->m, mfn);
+		return GNTST_general_error;
+	}
 	assign_page(e, mfn);
 	rc = GNTST_okay;
+	prev.type = P2M_EMPTY;
 	if (e->translated) {
 		frame = gt_entry_frame(egt, gop->ref);
 		get_page_ref(e->m, mfn);   /* for the slot */
-		plat_mutex_lock(&e->p2m_lock);
 		if (frame >= e->nr_slots || p2m_is_grant(e->p2m[frame].type) ||
 		    p2m_set_locked(e, frame, mfn, P2M_RAM, &prev)) {
 			prev.type = P2M_EMPTY;
 			rc = GNTST_general_error;   /* the frame stays e's, unplaced */
 		}
-		plat_mutex_unlock(&e->p2m_lock);
+	}
+	plat_mutex_unlock(&e->p2m_lock);
+	if (e->translated) {
 		if (rc != GNTST_okay)
 			put_page(e->m, mfn);
 		else if (prev.type != P2M_EMPTY)
