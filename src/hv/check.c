@@ -47,7 +47,12 @@ static void fail(struct ctx *c, const char *fmt, ...)
 
 static struct xgnt_domain *find(struct ctx *c, domid_t id)
 {
-	return id < DOMID_FIRST_RESERVED ? c->m->domains[id] : NULL;
+	unsigned int i;
+
+	for (i = 0; i < c->nr; i++)
+		if (c->doms[i]->id == id)
+			return c->doms[i];
+	return NULL;
 }
 
 static void check_pins(struct ctx *c, struct xgnt_domain *rd)
@@ -70,17 +75,17 @@ static void check_pins(struct ctx *c, struct xgnt_domain *rd)
 			uint32_t f = atomic_load(&mt->flags);
 			bool ro = f & GNTMAP_readonly;
 
-			if (!f || mt->domid != rd->id)
+			if (!f || MT_GET(mt, domid) != rd->id)
 				continue;
-			if (mt->ref >= n) {
+			if (MT_GET(mt, ref) >= n) {
 				fail(c, "d%u handle %u names ref %u beyond d%u's table", c->doms[i]->id,
-				     h, mt->ref, rd->id);
+				     h, MT_GET(mt, ref), rd->id);
 				continue;
 			}
 			if (f & GNTMAP_host_map)
-				want[mt->ref] += ro ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
+				want[MT_GET(mt, ref)] += ro ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
 			if (f & GNTMAP_device_map)
-				want[mt->ref] += ro ? GNTPIN_devr_inc : GNTPIN_devw_inc;
+				want[MT_GET(mt, ref)] += ro ? GNTPIN_devr_inc : GNTPIN_devw_inc;
 		}
 	}
 	for (ref = 0; ref < n; ref++) {
@@ -123,13 +128,13 @@ static void check_window(struct ctx *c, struct xgnt_domain *d)
 
 		if (!f)
 			continue;
-		rd = find(c, mt->domid);
-		if (!rd || mt->ref >= nr_grant_entries(rd->gt)) {
-			fail(c, "d%u handle %u: granter d%u or ref %u gone", d->id, h, mt->domid,
-			     mt->ref);
+		rd = find(c, MT_GET(mt, domid));
+		if (!rd || MT_GET(mt, ref) >= nr_grant_entries(rd->gt)) {
+			fail(c, "d%u handle %u: granter d%u or ref %u gone", d->id, h, MT_GET(mt, domid),
+			     MT_GET(mt, ref));
 			continue;
 		}
-		mfn = active_entry(rd->gt, mt->ref)->mfn;
+		mfn = active_entry(rd->gt, MT_GET(mt, ref))->mfn;
 		hosts += !!(f & GNTMAP_host_map);
 		if ((f & GNTMAP_device_map) && !mfn_is_iomem(c->m, mfn))
 			c->refs[mfn]++;
@@ -205,11 +210,14 @@ int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf, si
 	c.refs = calloc((size_t)m->nr_frames + m->nr_iomem_frames, sizeof(*c.refs));
 	if (!c.refs)
 		return -ENOMEM;
-	/* Hold every domain (zombies included) and every table: a snapshot. */
-	plat_read_lock(&m->domains_lock);
-	for (id = 0; id < DOMID_FIRST_RESERVED; id++)
-		if (m->domains[id])
-			c.doms[c.nr++] = m->domains[id];
+	/* Hold every domain (zombies included), then every table: a
+	 * snapshot. No domain-table lock is held while tables are locked. */
+	for (id = 0; id < DOMID_FIRST_RESERVED; id++) {
+		struct xgnt_domain *d = dom_lookup(m, (domid_t)id);
+
+		if (d)
+			c.doms[c.nr++] = d;
+	}
 	/* Every table lock before any p2m lock: the documented order. */
 	for (i = 0; i < c.nr; i++)
 		plat_write_lock(&c.doms[i]->gt->lock);
@@ -224,7 +232,8 @@ int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf, si
 		plat_mutex_unlock(&c.doms[i]->p2m_lock);
 	for (i = c.nr; i-- > 0;)
 		plat_write_unlock(&c.doms[i]->gt->lock);
-	plat_read_unlock(&m->domains_lock);
+	for (i = 0; i < c.nr; i++)
+		put_domain(c.doms[i]);
 	free(c.refs);
 	return c.bad ? -EUCLEAN : 0;
 }

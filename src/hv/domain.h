@@ -75,9 +75,9 @@ struct xgnt_domain {
 
 	/*
 	 * p2m_lock protects p2m[], pfn_to_mfn[] and what the window shows.
-	 * Taken after any grant-table lock is dropped (map and unmap change
-	 * the window with no grant lock held, as Xen does), never inside
-	 * act->lock; the allocator's lock nests inside it.
+	 * Order: gt->lock -> act->lock -> p2m_lock -> m->alloc_lock (see
+	 * gnttab.h). Destruction marks a domain dying and then passes through
+	 * this lock, so whoever gives a domain frames checks is_dying under it.
 	 */
 	plat_mutex_t p2m_lock;
 	struct p2m_entry *p2m;    /* [nr_slots] */

@@ -4,11 +4,15 @@
  * pin counts, maptrack, and the table-level operations. The lock order is
  * in docs/locking.md:
  *
- *   gt->lock (R or W)  ->  act->lock
+ *   gt->lock (R or W)  ->  act->lock  ->  d->p2m_lock  ->  m->alloc_lock
  *   gt->maptrack_lock  ->  v->maptrack_freelist_lock
- *   d->p2m_lock        ->  m->alloc_lock
+ *   m->domains_lock (R, lookups) may be taken under any of these; nothing
+ *   is taken while holding it.
  *
- * No grant lock is held while a domain's window changes (d->p2m_lock).
+ * Map changes the mapper's window with no grant lock held; unmap changes it
+ * under the granter's table and active entry (Xen edits page tables there);
+ * add_to_physmap and set_version hold the table lock across the physmap
+ * change (XSA-486).
  */
 #ifndef XGNT_HV_GNTTAB_H
 #define XGNT_HV_GNTTAB_H
@@ -132,6 +136,11 @@ static inline void active_entry_release(struct active_grant_entry *act)
 {
 	plat_spin_unlock(&act->lock);
 }
+
+/* Maptrack fields other than flags are read by racing unmaps (which then
+ * fail the re-check under the active entry): relaxed atomics. */
+#define MT_GET(mt, field)    __atomic_load_n(&(mt)->field, __ATOMIC_RELAXED)
+#define MT_SET(mt, field, v) __atomic_store_n(&(mt)->field, (v), __ATOMIC_RELAXED)
 
 static inline struct grant_mapping *maptrack_entry(struct grant_table *gt, uint32_t h)
 {

@@ -151,8 +151,8 @@ int xgnt_domain_walk_mappings(struct xgnt_domain *d,
 		if (!flags)
 			continue;
 		snap[k++] = (struct xgnt_mapping_info){
-			.handle = (grant_handle_t)i, .domid = mt->domid, .ref = mt->ref,
-			.flags = flags, .vcpu = mt->vcpu,
+			.handle = (grant_handle_t)i, .domid = MT_GET(mt, domid), .ref = MT_GET(mt, ref),
+			.flags = flags, .vcpu = MT_GET(mt, vcpu),
 		};
 	}
 	plat_mutex_unlock(&gt->maptrack_lock);

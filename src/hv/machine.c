@@ -101,7 +101,7 @@ void xgnt_machine_destroy(struct xgnt_machine *m)
 	if (!m)
 		return;
 	for (id = 0; id < DOMID_FIRST_RESERVED; id++) {
-		struct xgnt_domain *d = mach_get_domain(m, (domid_t)id);
+		struct xgnt_domain *d = dom_lookup(m, (domid_t)id);
 
 		if (d) {
 			put_domain(d);
@@ -294,16 +294,3 @@ bool page_release_allocated(struct xgnt_machine *m, uint64_t mfn)
 	return true;
 }
 
-struct xgnt_domain *mach_get_domain(struct xgnt_machine *m, domid_t id)
-{
-	struct xgnt_domain *d = NULL;
-
-	if (id >= DOMID_FIRST_RESERVED)
-		return NULL;
-	plat_read_lock(&m->domains_lock);
-	d = m->domains[id];
-	if (d)
-		get_domain(d);
-	plat_read_unlock(&m->domains_lock);
-	return d;
-}

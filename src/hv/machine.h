@@ -98,7 +98,5 @@ void put_page(struct xgnt_machine *m, uint64_t mfn);
 /* Drop PGC_allocated (the owner gives the frame up) if set; true if it was. */
 bool page_release_allocated(struct xgnt_machine *m, uint64_t mfn);
 
-/* Domain table, with a reference taken (put_domain to drop it). */
-struct xgnt_domain *mach_get_domain(struct xgnt_machine *m, domid_t id);
 
 #endif /* XGNT_HV_MACHINE_H */

@@ -206,8 +206,8 @@ static void map_one(struct xgnt_vcpu *v, struct gnttab_map_grant_ref *op)
 	}
 
 	mt = maptrack_entry(lgt, (uint32_t)handle);
-	mt->domid = rd->id;
-	mt->ref = ref;
+	MT_SET(mt, domid, rd->id);
+	MT_SET(mt, ref, ref);
 	/* Flags last: a reader that sees them sees domid and ref. */
 	atomic_store_explicit(&mt->flags, flags & (GNTMAP_host_map | GNTMAP_device_map | GNTMAP_readonly),
 			      memory_order_release);
@@ -304,13 +304,13 @@ static int16_t unmap_phase1(struct xgnt_vcpu *v, struct unmap_common *op)
 	flags = atomic_load_explicit(&map->flags, memory_order_acquire);
 	if (!flags)
 		return GNTST_bad_handle;
-	dom = map->domid;
+	dom = MT_GET(map, domid);
 	rd = dom_lookup(ld->m, dom);
 	if (NEVER(!rd))            /* granters outlive their mapped frames */
 		return GNTST_general_error;
 	rgt = rd->gt;
 	plat_read_lock(&rgt->lock);
-	op->ref = map->ref;
+	op->ref = MT_GET(map, ref);
 	if (op->ref >= nr_grant_entries(rgt)) {
 		rc = GNTST_bad_handle;
 		goto unlock;
@@ -319,7 +319,7 @@ static int16_t unmap_phase1(struct xgnt_vcpu *v, struct unmap_common *op)
 	/* The active entry's lock also guards its maptrack entries: a racing
 	 * unmap of the same handle shows up here. */
 	flags = atomic_load_explicit(&map->flags, memory_order_acquire);
-	if (!flags || map->domid != dom || map->ref != op->ref) {
+	if (!flags || MT_GET(map, domid) != dom || MT_GET(map, ref) != op->ref) {
 		rc = GNTST_bad_handle;
 		goto act_release;
 	}
@@ -440,13 +440,13 @@ void gnttab_release_mappings(struct xgnt_domain *d)
 
 		if (!flags)
 			continue;
-		c.rd = dom_lookup(d->m, map->domid);
+		c.rd = dom_lookup(d->m, MT_GET(map, domid));
 		if (NEVER(!c.rd))
 			continue;
 		plat_read_lock(&c.rd->gt->lock);
-		act = active_entry_acquire(c.rd->gt, map->ref);
+		act = active_entry_acquire(c.rd->gt, MT_GET(map, ref));
 		c.mfn = act->mfn;
-		c.ref = map->ref;
+		c.ref = MT_GET(map, ref);
 		c.done = flags;
 		atomic_store_explicit(&map->flags, 0, memory_order_release);
 		active_entry_release(act);

@@ -19,7 +19,7 @@ static bool pop(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t *h)
 	plat_mutex_lock(&v->maptrack_freelist_lock);
 	if (v->maptrack_head != MAPTRACK_TAIL && v->maptrack_head != v->maptrack_tail) {
 		*h = v->maptrack_head;
-		v->maptrack_head = maptrack_entry(gt, *h)->ref;
+		v->maptrack_head = MT_GET(maptrack_entry(gt, *h), ref);
 		got = true;
 	}
 	plat_mutex_unlock(&v->maptrack_freelist_lock);
@@ -29,11 +29,11 @@ static bool pop(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t *h)
 static void push(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t h)
 {
 	plat_mutex_lock(&v->maptrack_freelist_lock);
-	maptrack_entry(gt, h)->ref = MAPTRACK_TAIL;
+	MT_SET(maptrack_entry(gt, h), ref, MAPTRACK_TAIL);
 	if (v->maptrack_tail == MAPTRACK_TAIL)
 		v->maptrack_head = h;
 	else
-		maptrack_entry(gt, v->maptrack_tail)->ref = h;
+		MT_SET(maptrack_entry(gt, v->maptrack_tail), ref, h);
 	v->maptrack_tail = h;
 	plat_mutex_unlock(&v->maptrack_freelist_lock);
 }
@@ -48,7 +48,7 @@ static bool steal(struct grant_table *gt, struct xgnt_vcpu *v, uint32_t *h)
 		struct xgnt_vcpu *victim = &d->vcpus[(v->id + 1 + i) % d->nr_vcpus];
 
 		if (pop(gt, victim, h)) {
-			maptrack_entry(gt, *h)->vcpu = v->id;
+			MT_SET(maptrack_entry(gt, *h), vcpu, v->id);
 			return true;
 		}
 	}
@@ -99,7 +99,7 @@ void mt_put_handle(struct grant_table *lgt, uint32_t handle)
 	struct grant_mapping *mt = maptrack_entry(lgt, handle);
 
 	assert(atomic_load_explicit(&mt->flags, memory_order_relaxed) == 0);
-	push(lgt, &lgt->d->vcpus[mt->vcpu], handle);
+	push(lgt, &lgt->d->vcpus[MT_GET(mt, vcpu)], handle);
 }
 
 void mt_destroy(struct grant_table *gt)
