@@ -53,8 +53,10 @@ static void domain_free(struct xgnt_domain *d)
 		vcpu_ev_free(&d->vcpus[i]);
 	if (d->shared_info_mfn != INVALID_MFN)
 		put_page(d->m, d->shared_info_mfn);
-	if (d->window)
+	if (d->window) {
 		munmap(d->window, (size_t)d->nr_slots << PAGE_SHIFT);
+		p2m_window_gone(d);
+	}
 	for (i = 0; i < d->nr_vcpus && d->vcpus; i++) {
 		plat_mutex_destroy(&d->vcpus[i].maptrack_freelist_lock);
 		if (d->vcpus[i].upcall_fd >= 0)
@@ -240,6 +242,7 @@ struct xgnt_domain *xgnt_domain_create(struct xgnt_machine *m,
 		d->window = NULL;
 		goto fail_errno_free;
 	}
+	p2m_window_created(d);
 
 	version = 1;
 	d->gt = gt_create(d, c.max_grant_frames, c.max_maptrack_frames, version);

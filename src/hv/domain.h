@@ -81,6 +81,7 @@ struct xgnt_domain {
 	 */
 	plat_mutex_t p2m_lock;
 	struct p2m_entry *p2m;    /* [nr_slots] */
+	int64_t vmas;             /* kernel mappings the window uses now */
 	uint64_t *pfn_to_mfn;     /* PV only: [ram_frames] the start_info mfn list */
 };
 
@@ -123,6 +124,12 @@ int p2m_set_locked(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_t
 void p2m_clear_locked(struct xgnt_domain *d, uint64_t gfn);
 /* Empty every slot, dropping refs (domain teardown). */
 void p2m_teardown(struct xgnt_domain *d);
+/* Room for `changes` more slot changes (and a new grant slot) within the
+ * machine's mapping budget; p2m_lock held. */
+bool p2m_room(struct xgnt_domain *d, unsigned int changes, bool new_grant);
+/* The window appears / goes (domain create and free). */
+void p2m_window_created(struct xgnt_domain *d);
+void p2m_window_gone(struct xgnt_domain *d);
 /* Map a run of the window at once: slots [gfn, gfn+n) show mfn..mfn+n-1. */
 int p2m_populate_run(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, uint32_t n);
 

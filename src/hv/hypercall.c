@@ -164,6 +164,10 @@ long xgnt_update_va_mapping(struct xgnt_vcpu *v, uint64_t va, xen_pfn_t mfn, uns
 			plat_mutex_unlock(&d->p2m_lock);
 			return -EBUSY;
 		}
+		if (!p2m_room(d, 1, false)) {
+			plat_mutex_unlock(&d->p2m_lock);
+			return -ENOMEM;
+		}
 		p2m_clear_locked(d, gfn);
 		plat_mutex_unlock(&d->p2m_lock);
 		if (old.type != P2M_EMPTY)
@@ -180,6 +184,8 @@ long xgnt_update_va_mapping(struct xgnt_vcpu *v, uint64_t va, xen_pfn_t mfn, uns
 	plat_mutex_lock(&d->p2m_lock);
 	if (p2m_is_grant(d->p2m[gfn].type)) {
 		rc = -EBUSY;
+	} else if (!p2m_room(d, 1, false)) {
+		rc = -ENOMEM;
 	} else {
 		enum p2m_type t = kind == PGK_XENHEAP ? P2M_XENHEAP
 				  : (prot & XGNT_PROT_WRITE) ? P2M_RAM : P2M_RAM_RO;

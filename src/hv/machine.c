@@ -3,6 +3,7 @@
 #include "machine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +16,20 @@
 #define DEFAULT_MAX_MAPTRACK_FRAMES 1024u
 /* Bounds that keep frame numbers in 32 bits with room for iomem. */
 #define MAX_NR_FRAMES               (1u << 26)   /* 256 GiB */
+
+/* vm.max_map_count less what the rest of the process may need. */
+static int64_t default_vma_limit(void)
+{
+	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
+	long long n = 65530;
+
+	if (f) {
+		if (fscanf(f, "%lld", &n) != 1)
+			n = 65530;
+		fclose(f);
+	}
+	return n - MAX(4096, n / 8);
+}
 
 struct xgnt_machine *xgnt_machine_create(const struct xgnt_machine_config *cfg)
 {
@@ -76,6 +91,7 @@ struct xgnt_machine *xgnt_machine_create(const struct xgnt_machine_config *cfg)
 		atomic_init(&m->pages[i].count_info, 1);
 	}
 	m->nr_free = c.nr_frames;
+	m->vma_limit = c.max_vmas ? (int64_t)c.max_vmas : default_vma_limit();
 	plat_mutex_init(&m->alloc_lock);
 	plat_rwlock_init(&m->domains_lock);
 	return m;

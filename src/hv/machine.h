@@ -48,6 +48,12 @@ struct xgnt_machine {
 	uint32_t max_maptrack_frames;
 	uint32_t max_grant_version;
 	struct page_info *pages;       /* [nr_frames + nr_iomem_frames] */
+	int64_t vma_limit;
+
+	/* Kernel mappings the windows use (exact count of their runs), and
+	 * grant slots, each of which may need two more to be revoked. */
+	_Atomic int64_t vma_est;
+	_Atomic int64_t grant_slots;
 
 	/* alloc_lock protects bitmap, hint and nr_free. Leaf lock. */
 	plat_mutex_t alloc_lock;

@@ -193,7 +193,7 @@ static void map_one(struct xgnt_vcpu *v, struct gnttab_map_grant_ref *op)
 		if ((flags & GNTMAP_contains_pte) || !addr_to_slot(ld, op->host_addr, &gfn))
 			goto undo;   /* no page tables in this model: see docs/fidelity.md */
 		plat_mutex_lock(&ld->p2m_lock);
-		if (p2m_is_grant(ld->p2m[gfn].type) ||
+		if (p2m_is_grant(ld->p2m[gfn].type) || !p2m_room(ld, 1, true) ||
 		    p2m_set_locked(ld, gfn, mfn, readonly ? P2M_GRANT_RO : P2M_GRANT_RW, &old)) {
 			plat_mutex_unlock(&ld->p2m_lock);
 			goto undo;
@@ -274,7 +274,7 @@ static int16_t remove_host_mapping(struct xgnt_domain *ld, struct unmap_common *
 	e = ld->p2m[gfn];
 	ne = ld->p2m[ngfn];
 	if (e.type == type && e.mfn == op->mfn && ne.type != P2M_EMPTY && !p2m_is_grant(ne.type) &&
-	    p2m_set_locked(ld, gfn, ne.mfn, (enum p2m_type)ne.type, &e) == 0) {
+	    p2m_room(ld, 2, false) && p2m_set_locked(ld, gfn, ne.mfn, (enum p2m_type)ne.type, &e) == 0) {
 		/* The grant slot's reference (now in e) goes to phase 2; the
 		 * new_addr slot's reference moved with its page. */
 		p2m_clear_locked(ld, ngfn);

@@ -39,6 +39,11 @@ int mem_remove_page(struct xgnt_domain *d, uint64_t gfn)
 		    atomic_load(&mfn_to_page(m, gfn)->kind) != PGK_RAM || !get_page(m, gfn, d))
 			return -EINVAL;
 		plat_mutex_lock(&d->p2m_lock);
+		if (!p2m_room(d, 1, false)) {
+			plat_mutex_unlock(&d->p2m_lock);
+			put_page(m, gfn);
+			return -ENOMEM;
+		}
 		gpfn = atomic_load(&mfn_to_page(m, gfn)->gpfn);
 		if (gpfn != INVALID_GPFN && d->p2m[gpfn].mfn == gfn &&
 		    !p2m_is_grant(d->p2m[gpfn].type)) {
@@ -63,6 +68,10 @@ int mem_remove_page(struct xgnt_domain *d, uint64_t gfn)
 	if (e.type != P2M_RAM && e.type != P2M_XENHEAP) {
 		plat_mutex_unlock(&d->p2m_lock);
 		return -EINVAL;   /* a foreign frame is not d's to free */
+	}
+	if (!p2m_room(d, 1, false)) {
+		plat_mutex_unlock(&d->p2m_lock);
+		return -ENOMEM;
 	}
 	p2m_clear_locked(d, gfn);
 	plat_mutex_unlock(&d->p2m_lock);
@@ -91,6 +100,11 @@ static int place_frame(struct xgnt_domain *d, uint64_t gpfn, uint64_t mfn, enum 
 		plat_mutex_unlock(&d->p2m_lock);
 		put_page(m, mfn);
 		return -EINVAL;   /* Xen crashes a guest that does this */
+	}
+	if (!p2m_room(d, 2, false)) {
+		plat_mutex_unlock(&d->p2m_lock);
+		put_page(m, mfn);
+		return -ENOMEM;
 	}
 	old_gpfn = atomic_load(&mfn_to_page(m, mfn)->gpfn);
 	if (old_gpfn != INVALID_GPFN && old_gpfn != gpfn && d->p2m[old_gpfn].mfn == mfn &&
@@ -237,7 +251,7 @@ static int populate_one(struct xgnt_domain *d, xen_pfn_t *slot, unsigned int ord
 	}
 	/* Destruction marks d dying, then passes through this lock: a dying
 	 * domain's new frames go straight back. */
-	if (j < n || atomic_load(&d->is_dying)) {
+	if (j < n || atomic_load(&d->is_dying) || !p2m_room(d, (unsigned int)n, false)) {
 		plat_mutex_unlock(&d->p2m_lock);
 		for (j = 0; j < n; j++)
 			page_release_allocated(d->m, mfn + j);

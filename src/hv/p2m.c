@@ -52,6 +52,72 @@ static void make_inaccessible(struct xgnt_domain *d, uint64_t gfn, uint64_t n)
 	}
 }
 
+/*
+ * Kernel mappings: the window is one VMA per maximal run of slots that the
+ * kernel merges (empty with empty; frames with the same protection at
+ * consecutive machine frames). Each slot write keeps the exact count, so
+ * that no operation a guest can ask for leaves too few mappings for
+ * revocation, which must not fail (see p2m_room).
+ */
+static bool joins(const struct p2m_entry *a, const struct p2m_entry *b)
+{
+	if (a->type == P2M_EMPTY || b->type == P2M_EMPTY)
+		return a->type == b->type;
+	return prot_of(a->type) == prot_of(b->type) && b->mfn == a->mfn + 1;
+}
+
+static int neighbour_joins(struct xgnt_domain *d, uint64_t gfn)
+{
+	int n = 0;
+
+	if (gfn > 0)
+		n += joins(&d->p2m[gfn - 1], &d->p2m[gfn]);
+	if (gfn + 1 < d->nr_slots)
+		n += joins(&d->p2m[gfn], &d->p2m[gfn + 1]);
+	return n;
+}
+
+static void slot_write(struct xgnt_domain *d, uint64_t gfn, struct p2m_entry e)
+{
+	int before = neighbour_joins(d, gfn), delta;
+	bool was_grant = p2m_is_grant(d->p2m[gfn].type);
+
+	d->p2m[gfn] = e;
+	delta = before - neighbour_joins(d, gfn);
+	d->vmas += delta;
+	atomic_fetch_add_explicit(&d->m->vma_est, delta, memory_order_relaxed);
+	if (was_grant != p2m_is_grant(e.type))
+		atomic_fetch_add_explicit(&d->m->grant_slots, was_grant ? -1 : 1,
+					  memory_order_relaxed);
+}
+
+bool p2m_room(struct xgnt_domain *d, unsigned int changes, bool new_grant)
+{
+	struct xgnt_machine *m = d->m;
+	int64_t need = atomic_load_explicit(&m->vma_est, memory_order_relaxed) +
+		       2 * (int64_t)changes +
+		       2 * (atomic_load_explicit(&m->grant_slots, memory_order_relaxed) + new_grant);
+
+	assert(plat_mutex_held(&d->p2m_lock));
+	if (need <= m->vma_limit)
+		return true;
+	guest_log("d%u: out of kernel mappings (%lld needed, limit %lld)", d->id,
+		  (long long)need, (long long)m->vma_limit);
+	return false;
+}
+
+void p2m_window_created(struct xgnt_domain *d)
+{
+	d->vmas = 1;
+	atomic_fetch_add(&d->m->vma_est, 1);
+}
+
+void p2m_window_gone(struct xgnt_domain *d)
+{
+	atomic_fetch_sub(&d->m->vma_est, d->vmas);
+	d->vmas = 0;
+}
+
 static void m2p_set(struct xgnt_domain *d, uint64_t mfn, uint32_t gpfn)
 {
 	atomic_store_explicit(&mfn_to_page(d->m, mfn)->gpfn, gpfn, memory_order_relaxed);
@@ -85,7 +151,7 @@ int p2m_set_locked(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_t
 			 d->m->memfd, (off_t)((uint64_t)prev.mfn << PAGE_SHIFT)) != MAP_FAILED)
 			return -ENOMEM;
 		make_inaccessible(d, gfn, 1);
-		d->p2m[gfn] = (struct p2m_entry){ 0 };
+		slot_write(d, gfn, (struct p2m_entry){ 0 });
 		if (old)
 			*old = prev;
 		else if (prev.type != P2M_EMPTY)
@@ -94,7 +160,7 @@ int p2m_set_locked(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_t
 	}
 	if (prev.type != P2M_EMPTY && own_type(prev.type))
 		m2p_clear_if(d, prev.mfn, gfn);
-	d->p2m[gfn] = (struct p2m_entry){ .mfn = (uint32_t)mfn, .type = (uint8_t)t };
+	slot_write(d, gfn, (struct p2m_entry){ .mfn = (uint32_t)mfn, .type = (uint8_t)t });
 	if (own_type(t))
 		m2p_set(d, mfn, (uint32_t)gfn);
 	if (old)
@@ -124,7 +190,7 @@ void p2m_clear_locked(struct xgnt_domain *d, uint64_t gfn)
 	if (prev.type == P2M_EMPTY)
 		return;
 	make_inaccessible(d, gfn, 1);
-	d->p2m[gfn] = (struct p2m_entry){ 0 };
+	slot_write(d, gfn, (struct p2m_entry){ 0 });
 	if (own_type(prev.type))
 		m2p_clear_if(d, prev.mfn, gfn);
 }
@@ -182,7 +248,7 @@ int p2m_populate_run(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, uint32_t
 	}
 	for (i = 0; i < n; i++) {
 		get_page_ref(d->m, mfn + i);
-		d->p2m[gfn + i] = (struct p2m_entry){ .mfn = (uint32_t)(mfn + i), .type = P2M_RAM };
+		slot_write(d, gfn + i, (struct p2m_entry){ .mfn = (uint32_t)(mfn + i), .type = P2M_RAM });
 		m2p_set(d, mfn + i, (uint32_t)(gfn + i));
 	}
 	plat_mutex_unlock(&d->p2m_lock);
@@ -201,12 +267,14 @@ void p2m_teardown(struct xgnt_domain *d)
 			continue;
 		/* Grant mappings were released before (gnttab_release_mappings). */
 		assert(!p2m_is_grant(e.type));
-		d->p2m[gfn] = (struct p2m_entry){ 0 };
+		d->p2m[gfn] = (struct p2m_entry){ 0 };   /* counted below */
 		if (own_type(e.type))
 			m2p_clear_if(d, e.mfn, gfn);
 		put_page(d->m, e.mfn);
 	}
-	/* One call takes the whole window away. */
+	/* One call takes the whole window away: one mapping left. */
 	make_inaccessible(d, 0, d->nr_slots);
+	atomic_fetch_sub(&d->m->vma_est, d->vmas - 1);
+	d->vmas = 1;
 	plat_mutex_unlock(&d->p2m_lock);
 }

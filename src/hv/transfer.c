@@ -34,6 +34,10 @@ static int16_t steal_page(struct xgnt_domain *d, uint64_t mfn)
 		plat_mutex_unlock(&d->p2m_lock);
 		return GNTST_bad_page;
 	}
+	if (!p2m_room(d, 1, false)) {
+		plat_mutex_unlock(&d->p2m_lock);
+		return GNTST_general_error;   /* nothing taken */
+	}
 	gpfn = atomic_load(&pg->gpfn);
 	shown = gpfn != INVALID_GPFN && gpfn < d->nr_slots && d->p2m[gpfn].mfn == mfn &&
 		(d->p2m[gpfn].type == P2M_RAM || d->p2m[gpfn].type == P2M_RAM_RO);
@@ -142,7 +146,7 @@ static int16_t transfer_one(struct xgnt_vcpu *v, struct gnttab_transfer *gop)
 		frame = gt_entry_frame(egt, gop->ref);
 		get_page_ref(e->m, mfn);   /* for the slot */
 		if (frame >= e->nr_slots || p2m_is_grant(e->p2m[frame].type) ||
-		    p2m_set_locked(e, frame, mfn, P2M_RAM, &prev)) {
+		    !p2m_room(e, 1, false) || p2m_set_locked(e, frame, mfn, P2M_RAM, &prev)) {
 			prev.type = P2M_EMPTY;
 			rc = GNTST_general_error;   /* the frame stays e's, unplaced */
 		}
