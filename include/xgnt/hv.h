@@ -55,6 +55,14 @@ struct xgnt_machine_config {
 	 * the unused GNTMAP bit.
 	 */
 	uint32_t nr_iomem_frames;
+	/*
+	 * How many kernel mappings (VMAs) all domains' address spaces may use
+	 * together: each grant mapping or hole in a domain's memory can cost
+	 * up to two. 0: vm.max_map_count less a reserve for the rest of the
+	 * process. Operations that would exceed it fail as Xen fails an
+	 * operation it has no room for; revoking a mapping never fails.
+	 */
+	uint32_t max_vmas;
 };
 
 /*
@@ -88,6 +96,10 @@ struct xgnt_domain_config {
 	uint32_t max_grant_frames;     /* 0: the machine's default */
 	uint32_t max_maptrack_frames;  /* 0: the machine's default */
 	bool privileged;               /* control domain (what Xen allows dom0) */
+	/* Highest event-channel port (Xen's max_evtchn_port; the ABI's own
+	 * limit applies too). 0: 1023 (xl's default), or the ABI limit for a
+	 * privileged domain. */
+	uint32_t max_evtchn_port;
 };
 
 /* NULL and errno on failure (EEXIST: domid in use; EINVAL; ENOMEM). */
