@@ -16,6 +16,7 @@
  *     slots, device mappings, and the owning structure of Xen-heap frames;
  *     free frames are unowned and not referenced.
  */
+#include "event.h"
 #include "gnttab.h"
 
 #include <errno.h>
@@ -169,6 +170,32 @@ static void check_window(struct ctx *c, struct xgnt_domain *d)
 		     (unsigned long long)hosts, (unsigned long long)slots);
 }
 
+/* Guest pages the hypervisor keeps for event delivery hold references:
+ * registered vcpu_info pages, FIFO control blocks and event arrays. */
+static void count_event_pages(struct ctx *c, struct xgnt_domain *d)
+{
+	struct evtchn_domain *ed = d->ev;
+	unsigned int i, n;
+
+	if (!ed)
+		return;
+	plat_read_lock(&ed->event_lock);
+	for (i = 0; i < d->nr_vcpus; i++) {
+		struct evtchn_vcpu *ev = d->vcpus[i].ev;
+
+		if (ev && ev->vcpu_info_mfn != INVALID_MFN)
+			c->refs[ev->vcpu_info_mfn]++;
+		if (ed->fifo_vcpu && ed->fifo_vcpu[i] && ed->fifo_vcpu[i]->control_block)
+			c->refs[ed->fifo_vcpu[i]->control_mfn]++;
+	}
+	if (ed->fifo) {
+		n = atomic_load(&ed->fifo->num_evtchns) / EVTCHN_FIFO_WORDS_PER_PAGE;
+		for (i = 0; i < n; i++)
+			c->refs[ed->fifo->array_mfn[i]]++;
+	}
+	plat_read_unlock(&ed->event_lock);
+}
+
 static void check_frames(struct ctx *c)
 {
 	struct xgnt_machine *m = c->m;
@@ -218,6 +245,10 @@ int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf, si
 		if (d)
 			c.doms[c.nr++] = d;
 	}
+	/* Event locks come before window locks (init_control maps guest
+	 * pages under event_lock): count event pages first, on their own. */
+	for (i = 0; i < c.nr; i++)
+		count_event_pages(&c, c.doms[i]);
 	/* Every table lock before any p2m lock: the documented order. */
 	for (i = 0; i < c.nr; i++)
 		plat_write_lock(&c.doms[i]->gt->lock);

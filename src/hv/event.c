@@ -217,16 +217,23 @@ out:
 	return rc;
 }
 
-static bool virq_is_global(uint32_t virq)
+/* Xen's get_virq_type: per-vCPU, per-domain (Argo), or global (handled by
+ * one domain for the machine; x86's arch VIRQs, such as VIRQ_MCA, are
+ * global). */
+enum virq_type { VIRQ_VCPU, VIRQ_DOMAIN, VIRQ_GLOBAL };
+
+static enum virq_type virq_type(uint32_t virq)
 {
 	switch (virq) {
 	case VIRQ_TIMER:
 	case VIRQ_DEBUG:
 	case VIRQ_XENOPROF:
 	case VIRQ_XENPMU:
-		return false;
+		return VIRQ_VCPU;
+	case VIRQ_ARGO:
+		return VIRQ_DOMAIN;
 	default:
-		return virq < VIRQ_ARCH_0;  /* x86 arch VIRQs are per-vCPU (MCA is global) */
+		return VIRQ_GLOBAL;
 	}
 }
 
@@ -258,13 +265,13 @@ static long evtchn_bind_virq(struct xgnt_vcpu *cv, struct evtchn_bind_virq *op)
 
 	if (op->virq >= NR_VIRQS)
 		return -EINVAL;
-	if (virq_is_global(op->virq) && op->vcpu != 0)
+	if (virq_type(op->virq) != VIRQ_VCPU && op->vcpu != 0)
 		return -EINVAL;
 	if (op->vcpu >= d->nr_vcpus)
 		return -ENOENT;
 	ev = &d->vcpus[op->vcpu].ev[0];
 	plat_write_lock(&d->ev->event_lock);
-	if (virq_is_global(op->virq)) {
+	if (virq_type(op->virq) == VIRQ_GLOBAL) {
 		handler = global_virq_handler(d->m);
 		if (handler)
 			put_domain(handler);
@@ -551,7 +558,7 @@ static long evtchn_bind_vcpu(struct xgnt_domain *d, uint32_t port, uint32_t vcpu
 	chn = evtchn_from_port(d->ev, port);
 	switch (chn->state) {
 	case ECS_VIRQ:
-		if (virq_is_global(chn->u.virq))
+		if (virq_type(chn->u.virq) != VIRQ_VCPU)
 			chn->notify_vcpu_id = vcpu;
 		else
 			rc = -EINVAL;
@@ -755,7 +762,7 @@ int evtchn_domain_init(struct xgnt_domain *d, uint32_t max_port)
 	}
 	plat_rwlock_init(&ed->event_lock);
 	atomic_init(&ed->ops, &evtchn_port_ops_2l);
-	ed->max_evtchn_port = max_port;
+	ed->max_evtchn_port = MIN(max_port, (uint32_t)INT32_MAX);   /* as Xen clamps it */
 	d->ev = ed;
 	plat_write_lock(&ed->event_lock);
 	rc = allocate_bucket(ed, 0);
@@ -776,6 +783,10 @@ void evtchn_domain_destroy(struct xgnt_domain *d)
 	plat_write_lock(&d->ev->event_lock);
 	if (d->ev->fifo)
 		evtchn_fifo_destroy(d);
+	/* Registered vcpu_info pages are d's frames: let them go now, or d
+	 * would hold itself alive (Xen's unmap_vcpu_info). */
+	for (i = 0; i < d->nr_vcpus; i++)
+		vcpu_unmap_info(&d->vcpus[i]);
 	plat_write_unlock(&d->ev->event_lock);
 }
 

@@ -147,6 +147,8 @@ vcpu_info_t *vcpu_info(struct xgnt_vcpu *v);
 void vcpu_mark_events_pending(struct xgnt_vcpu *v);
 
 int vcpu_ev_init(struct xgnt_vcpu *v);
+/* Back to the legacy slot (or dummy); the registered page is released. */
+void vcpu_unmap_info(struct xgnt_vcpu *v);
 void vcpu_ev_free(struct xgnt_vcpu *v);
 
 /* event_fifo.c */

@@ -56,12 +56,23 @@ int vcpu_ev_init(struct xgnt_vcpu *v)
 	return v->upcall_fd < 0 ? -errno : 0;
 }
 
+void vcpu_unmap_info(struct xgnt_vcpu *v)
+{
+	struct evtchn_vcpu *ev = v->ev;
+
+	if (!ev || ev->vcpu_info_mfn == INVALID_MFN)
+		return;
+	atomic_store(&ev->vcpu_info, v->id < XEN_LEGACY_MAX_VCPUS
+			 ? &domain_shared_info(v->d)->vcpu_info[v->id] : &ev->dummy);
+	put_page(v->d->m, ev->vcpu_info_mfn);
+	ev->vcpu_info_mfn = INVALID_MFN;
+}
+
 void vcpu_ev_free(struct xgnt_vcpu *v)
 {
 	if (!v->ev)
 		return;
-	if (v->ev->vcpu_info_mfn != INVALID_MFN)
-		put_page(v->d->m, v->ev->vcpu_info_mfn);
+	vcpu_unmap_info(v);
 	plat_rwlock_destroy(&v->ev->virq_lock);
 	plat_free(v->ev);
 	v->ev = NULL;
@@ -74,7 +85,6 @@ static long register_vcpu_info(struct xgnt_vcpu *v, const struct vcpu_register_v
 	vcpu_info_t *new, *old;
 	uint64_t mfn;
 	void *virt;
-	unsigned int i;
 	int rc;
 
 	if (r->offset > PAGE_SIZE - sizeof(vcpu_info_t) || (r->offset & (_Alignof(vcpu_info_t) - 1)))
@@ -97,16 +107,9 @@ static long register_vcpu_info(struct xgnt_vcpu *v, const struct vcpu_register_v
 	v->ev->vcpu_info_mfn = mfn;
 	atomic_store_explicit(&v->ev->vcpu_info, new, memory_order_release);
 	/* Everything pending, so nothing is lost in the move: a spurious
-	 * upcall the guest copes with. */
-	__atomic_store_n(&new->evtchn_upcall_pending, 1, __ATOMIC_SEQ_CST);
-	for (i = 0; i < 64; i++)
-		__atomic_fetch_or(&new->evtchn_pending_sel, (xen_ulong_t)1 << i, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&new->evtchn_upcall_mask, __ATOMIC_SEQ_CST)) {
-		uint64_t one = 1;
-		ssize_t n = write(v->upcall_fd, &one, sizeof(one));
-
-		(void)n;
-	}
+	 * upcall the guest copes with (none if one is already pending). */
+	__atomic_fetch_or(&new->evtchn_pending_sel, ~(xen_ulong_t)0, __ATOMIC_SEQ_CST);
+	vcpu_mark_events_pending(v);
 out:
 	plat_write_unlock(&d->ev->event_lock);
 	return rc;
