@@ -177,14 +177,13 @@ void t_grant_flags(struct xgnt_domain *d, grant_ref_t ref, domid_t to, uint64_t 
 
 		e->frame = (uint32_t)frame;
 		e->domid = to;
-		atomic_thread_fence(memory_order_release);
+		/* flags last, with release: the barrier Xen's guests use */
 		__atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
 	} else {
 		grant_entry_v2_t *e = v2_entry(d, ref);
 
 		e->full_page.frame = frame;
 		e->hdr.domid = to;
-		atomic_thread_fence(memory_order_release);
 		__atomic_store_n(&e->hdr.flags, flags, __ATOMIC_RELEASE);
 	}
 }
@@ -203,7 +202,6 @@ void t_grant_sub_page(struct xgnt_domain *d, grant_ref_t ref, domid_t to, uint64
 	e->sub_page.page_off = off;
 	e->sub_page.length = len;
 	e->hdr.domid = to;
-	atomic_thread_fence(memory_order_release);
 	__atomic_store_n(&e->hdr.flags,
 			 (uint16_t)(GTF_permit_access | GTF_sub_page | (ro ? GTF_readonly : 0)),
 			 __ATOMIC_RELEASE);
@@ -217,7 +215,6 @@ void t_grant_transitive(struct xgnt_domain *d, grant_ref_t ref, domid_t to,
 	e->transitive.trans_domid = trans_domid;
 	e->transitive.gref = trans_gref;
 	e->hdr.domid = to;
-	atomic_thread_fence(memory_order_release);
 	__atomic_store_n(&e->hdr.flags, (uint16_t)GTF_transitive, __ATOMIC_RELEASE);
 }
 

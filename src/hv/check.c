@@ -35,6 +35,8 @@ struct ctx {
 	int bad;
 };
 
+static void fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void fail(struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;

@@ -49,23 +49,71 @@ static int16_t get_paged_frame(struct xgnt_domain *d, uint64_t gfn, uint64_t *mf
 }
 
 static void release_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, bool readonly);
+static int acquire_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, domid_t ldom,
+				  bool readonly, bool allow_transitive, uint64_t *mfn,
+				  uint16_t *off, uint16_t *len);
 
-/* A reference on the pinned frame, owned by the domain it was granted
- * from (rd, or the source of a transitive grant). */
-static bool frame_ref(struct xgnt_domain *rd, const struct active_grant_entry *act)
+/*
+ * The transitive path, taken on every acquire of an entry whose shared
+ * type is GTF_transitive (not only the first): the pin on the source
+ * domain's entry is taken, and its checks (GTF_readonly) made, each time,
+ * and released each time. Called and returns with rgt read-locked and act
+ * held (except on RESTART, when everything is released); drops both in
+ * between.
+ */
+static int acquire_transitive(struct xgnt_domain *rd, uint32_t gref, domid_t ldom,
+			      bool readonly, bool allow_transitive,
+			      struct active_grant_entry **pact, uint64_t *mfn)
 {
-	struct xgnt_domain *owner = rd;
-	bool ok;
+	struct grant_table *rgt = rd->gt;
+	struct active_grant_entry *act = *pact;
+	grant_entry_v2_t *e = shared_entry_v2(rgt, gref);
+	domid_t trans_domid = __atomic_load_n(&e->transitive.trans_domid, __ATOMIC_RELAXED);
+	uint32_t trans_gref = __atomic_load_n(&e->transitive.gref, __ATOMIC_RELAXED);
+	uint32_t old_pin = act->pin;
+	struct xgnt_domain *td;
+	uint16_t toff, tlen;
+	int rc;
 
-	if (act->src_domid != rd->id) {
-		owner = dom_lookup(rd->m, act->src_domid);
-		if (!owner)
-			return false;
+	if (!allow_transitive || trans_domid == rd->id)
+		return GNTST_general_error;   /* one level only; never itself */
+	td = dom_lookup(rd->m, trans_domid);
+	if (!td)
+		return GNTST_general_error;
+	active_entry_release(act);
+	plat_read_unlock(&rgt->lock);
+	rc = acquire_grant_for_copy(td, trans_gref, rd->id, readonly, false, mfn, &toff, &tlen);
+	plat_read_lock(&rgt->lock);
+	*pact = act = active_entry_acquire(rgt, gref);
+	if (rc != GNTST_okay) {
+		put_domain(td);
+		return rc == RESTART ? GNTST_general_error : rc;
 	}
-	ok = get_page(rd->m, act->mfn, owner);
-	if (owner != rd)
-		put_domain(owner);
-	return ok;
+	/* Anything changed while unlocked: undo, with our locks dropped
+	 * (XSA-411), and start again. */
+	if (rgt->version != 2 || act->pin != old_pin ||
+	    (old_pin && (act->domid != ldom || act->mfn != *mfn || act->start != toff ||
+			 act->length != tlen || act->src_domid != td->id ||
+			 act->trans_gref != trans_gref || !act->is_sub_page))) {
+		gt_reduce_status_for_pin(rgt, act, gref, readonly);
+		active_entry_release(act);
+		plat_read_unlock(&rgt->lock);
+		put_page(rd->m, *mfn);
+		release_grant_for_copy(td, trans_gref, readonly);
+		put_domain(td);
+		return RESTART;
+	}
+	if (!old_pin) {
+		act->domid = ldom;
+		act->src_domid = td->id;
+		act->trans_gref = trans_gref;
+		act->mfn = *mfn;
+		act->start = toff;
+		act->length = tlen;
+		act->is_sub_page = true;
+	}
+	put_domain(td);   /* td's entry stays pinned for rd until release */
+	return GNTST_okay;
 }
 
 /*
@@ -80,7 +128,9 @@ static int acquire_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, domid_t
 	struct grant_table *rgt = rd->gt;
 	uint32_t pin_incr = readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc, old_pin;
 	struct active_grant_entry *act;
-	int16_t rc;
+	uint16_t flags;
+	bool status_change;
+	int rc;
 
 	plat_read_lock(&rgt->lock);
 	if (gref >= nr_grant_entries(rgt)) {
@@ -93,115 +143,68 @@ static int acquire_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, domid_t
 		goto unlock;
 	}
 	old_pin = act->pin;
+	status_change = !old_pin ||
+			(!readonly && !(old_pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask)));
+	flags = __atomic_load_n(shared_flags(rgt, gref), __ATOMIC_ACQUIRE);
 
-	if (rgt->version == 2 &&
-	    (__atomic_load_n(shared_flags(rgt, gref), __ATOMIC_ACQUIRE) & GTF_type_mask) ==
-		    GTF_transitive && !act->pin) {
-		grant_entry_v2_t *e = shared_entry_v2(rgt, gref);
-		domid_t trans_domid = __atomic_load_n(&e->transitive.trans_domid, __ATOMIC_RELAXED);
-		uint32_t trans_gref = __atomic_load_n(&e->transitive.gref, __ATOMIC_RELAXED);
-		struct xgnt_domain *td;
-		uint64_t tmfn;
-		uint16_t toff, tlen;
+	if (rgt->version == 2 && (flags & GTF_type_mask) == GTF_transitive) {
+		if (status_change) {
+			rc = gt_set_status(rgt, gref, ldom, readonly, false, old_pin != 0);
+			if (rc != GNTST_okay)
+				goto unlock;
+		}
+		rc = acquire_transitive(rd, gref, ldom, readonly, allow_transitive, &act, mfn);
+		if (rc == RESTART)
+			return RESTART;          /* everything released */
+		if (rc != GNTST_okay)
+			goto unlock_clear;
+	} else if (!old_pin) {
+		uint64_t frame;
 
 		rc = gt_set_status(rgt, gref, ldom, readonly, false, false);
 		if (rc != GNTST_okay)
 			goto unlock;
-		rc = GNTST_general_error;
-		if (!allow_transitive || trans_domid == rd->id)
-			goto unlock_clear;
-		td = dom_lookup(rd->m, trans_domid);
-		if (!td)
-			goto unlock_clear;
-		/* The remote table's lock is taken by the recursion: drop ours,
-		 * keeping the sub-page/transitive copy counted (XSA-501). */
-		atomic_fetch_add(&rgt->nr_v2_ops, 1);
-		active_entry_release(act);
-		plat_read_unlock(&rgt->lock);
-		rc = (int16_t)acquire_grant_for_copy(td, trans_gref, rd->id, readonly, false,
-						     &tmfn, &toff, &tlen);
-		plat_read_lock(&rgt->lock);
-		act = active_entry_acquire(rgt, gref);
-		if (rc != GNTST_okay) {
-			atomic_fetch_sub(&rgt->nr_v2_ops, 1);
-			put_domain(td);
-			goto unlock_clear;
-		}
-		/* Anything changed while unlocked: undo (with our locks
-		 * dropped, XSA-411) and try again. */
-		if (rgt->version != 2 || act->pin != old_pin) {
-			atomic_fetch_sub(&rgt->nr_v2_ops, 1);
-			if (!act->pin)
-				gt_reduce_status_for_pin(rgt, act, gref, readonly);
-			active_entry_release(act);
-			plat_read_unlock(&rgt->lock);
-			put_page(rd->m, tmfn);
-			release_grant_for_copy(td, trans_gref, readonly);
-			put_domain(td);
-			return RESTART;
-		}
-		act->domid = ldom;
-		act->src_domid = td->id;
-		act->trans_gref = trans_gref;
-		act->mfn = tmfn;
-		act->start = toff;
-		act->length = tlen;
-		act->is_sub_page = true;
-		/* td's entry stays pinned for rd until release; the page
-		 * reference is taken again below like for any pin. */
-		put_page(rd->m, tmfn);
-		put_domain(td);
-	} else if (!act->pin || (!readonly && !(act->pin & (GNTPIN_hstw_mask | GNTPIN_devw_mask)))) {
-		bool pinned = act->pin != 0;
-		uint16_t flags;
-		uint64_t frame;
-
-		rc = gt_set_status(rgt, gref, ldom, readonly, false, pinned);
+		frame = gt_entry_frame(rgt, gref);
+		rc = get_paged_frame(rd, frame, mfn);
 		if (rc != GNTST_okay)
-			goto unlock;
-		if (!pinned) {
-			flags = __atomic_load_n(shared_flags(rgt, gref), __ATOMIC_ACQUIRE);
-			if ((flags & GTF_type_mask) == GTF_transitive) {
-				rc = GNTST_general_error;   /* appeared after the check */
-				goto unlock_clear;
-			}
-			frame = gt_entry_frame(rgt, gref);
-			rc = get_paged_frame(rd, frame, mfn);
-			if (rc != GNTST_okay)
-				goto unlock_clear;
-			act->domid = ldom;
-			act->src_domid = rd->id;
-			act->trans_gref = gref;
-			act->mfn = *mfn;
-			act->start = 0;
-			act->length = PAGE_SIZE;
-			act->is_sub_page = false;
-			if (rgt->version == 2 && (flags & GTF_sub_page)) {
-				grant_entry_v2_t *e = shared_entry_v2(rgt, gref);
-				uint16_t o = __atomic_load_n(&e->sub_page.page_off, __ATOMIC_RELAXED);
-				uint16_t l = __atomic_load_n(&e->sub_page.length, __ATOMIC_RELAXED);
+			goto unlock_clear;
+		act->domid = ldom;
+		act->src_domid = rd->id;
+		act->trans_gref = gref;
+		act->mfn = *mfn;
+		act->start = 0;
+		act->length = PAGE_SIZE;
+		act->is_sub_page = false;
+		if (rgt->version == 2 && (flags & GTF_sub_page)) {
+			grant_entry_v2_t *e = shared_entry_v2(rgt, gref);
 
-				act->start = o;
-				act->length = l;
-				act->is_sub_page = true;
-				atomic_fetch_add(&rgt->nr_v2_ops, 1);
-			}
-			put_page(rd->m, *mfn);   /* re-taken below, as for any pin */
+			act->start = __atomic_load_n(&e->sub_page.page_off, __ATOMIC_RELAXED);
+			act->length = __atomic_load_n(&e->sub_page.length, __ATOMIC_RELAXED);
+			act->is_sub_page = true;
 		}
-	}
-	/* From here on the active entry's shadow is the truth, never the
-	 * shared entry a guest may have rewritten since (XSA-500): the page
-	 * reference is taken on act->mfn, from the domain it came from. */
-	if (!frame_ref(rd, act)) {
-		rc = GNTST_general_error;
-		if (old_pin)
+	} else {
+		/* Already pinned: the active entry's shadow is the truth, never
+		 * the shared entry a guest may have rewritten since (XSA-500).
+		 * An entry pinned through a transitive grant whose type the
+		 * guest changed since is refused. */
+		if (act->src_domid != rd->id) {
+			rc = GNTST_general_error;
 			goto unlock;
-		if (act->is_sub_page)
-			atomic_fetch_sub(&rgt->nr_v2_ops, 1);
-		goto unlock_clear;
+		}
+		if (status_change) {
+			rc = gt_set_status(rgt, gref, ldom, readonly, false, true);
+			if (rc != GNTST_okay)
+				goto unlock;
+		}
+		if (!get_page(rd->m, act->mfn, rd)) {
+			rc = GNTST_general_error;
+			goto unlock_clear;
+		}
+		*mfn = act->mfn;
 	}
 	act->pin += pin_incr;
-	*mfn = act->mfn;
+	if (act->is_sub_page)
+		atomic_fetch_add(&rgt->nr_v2_ops, 1);   /* set_version must wait (XSA-501) */
 	*off = act->start;
 	*len = act->length;
 	active_entry_release(act);
@@ -225,12 +228,12 @@ static void release_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, bool r
 
 	plat_read_lock(&rgt->lock);
 	act = active_entry_acquire(rgt, gref);
+	if (act->is_sub_page)
+		atomic_fetch_sub(&rgt->nr_v2_ops, 1);
 	act->pin -= readonly ? GNTPIN_hstr_inc : GNTPIN_hstw_inc;
 	trans_gref = act->trans_gref;
 	if (act->src_domid != rd->id)
 		td = dom_lookup(rd->m, act->src_domid);
-	if (!act->pin && act->is_sub_page)
-		atomic_fetch_sub(&rgt->nr_v2_ops, 1);
 	gt_reduce_status_for_pin(rgt, act, gref, readonly);
 	active_entry_release(act);
 	plat_read_unlock(&rgt->lock);

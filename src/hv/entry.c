@@ -124,11 +124,11 @@ static int16_t set_status_v2(struct grant_table *gt, uint32_t ref, domid_t ldomi
 		guest_log("attempt to write-pin a r/o grant entry");
 		return GNTST_general_error;
 	}
+	/* The guest must see the status before we look at its header again:
+	 * both accesses sequentially consistent (a full barrier between). */
 	__atomic_fetch_or(status, (uint16_t)(GTF_reading | (readonly ? 0 : GTF_writing)),
 			  __ATOMIC_SEQ_CST);
-	/* The guest must see the status before we look at its header again. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	scombo = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+	scombo = __atomic_load_n(word, __ATOMIC_SEQ_CST);
 	if (!pinned) {
 		if (!header_ok_v2(scombo, ldomid, mapflag) ||
 		    (!readonly && (combo_flags(scombo) & GTF_readonly))) {
