@@ -192,12 +192,30 @@ static int acquire_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, domid_t
 			goto unlock;
 		}
 		if (status_change) {
+			uint64_t now;
+			bool sub = rgt->version == 2 && (flags & GTF_sub_page);
+
+			/* A first writable pin reads the entry again: it must still
+			 * describe what is pinned (XSA-500). */
 			rc = gt_set_status(rgt, gref, ldom, readonly, false, true);
 			if (rc != GNTST_okay)
 				goto unlock;
+			rc = get_paged_frame(rd, gt_entry_frame(rgt, gref), &now);
+			if (rc != GNTST_okay)
+				goto unlock_clear;
+			put_page(rd->m, now);
+			if (now != act->mfn || sub != act->is_sub_page ||
+			    (sub && (act->start != __atomic_load_n(&shared_entry_v2(rgt, gref)->sub_page.page_off,
+								   __ATOMIC_RELAXED) ||
+				     act->length != __atomic_load_n(&shared_entry_v2(rgt, gref)->sub_page.length,
+								    __ATOMIC_RELAXED)))) {
+				rc = GNTST_general_error;
+				goto unlock_clear;
+			}
 		}
-		if (!get_page(rd->m, act->mfn, rd)) {
-			rc = GNTST_general_error;
+		/* The frame must still be the granter's, and the granter alive. */
+		if (atomic_load(&rd->is_dying) || !get_page(rd->m, act->mfn, rd)) {
+			rc = GNTST_bad_domain;
 			goto unlock_clear;
 		}
 		*mfn = act->mfn;

@@ -61,8 +61,10 @@ static long cache_flush_one(struct xgnt_vcpu *v, const struct gnttab_cache_flush
 	if (c->length == 0 || c->op == 0)
 		return 0;
 	mfn = c->a.dev_bus_addr >> PAGE_SHIFT;
-	if (!mfn_valid(m, mfn) || mfn_is_iomem(m, mfn))
+	if (!mfn_valid(m, mfn))
 		return -EINVAL;
+	if (mfn_is_iomem(m, mfn))
+		return -EPERM;   /* owned by DOMID_IO: no grant table (XSA-232) */
 	owner = atomic_load_explicit(&mfn_to_page(m, mfn)->owner, memory_order_acquire);
 	if (!owner || !get_page(m, mfn, owner))
 		return -EPERM;
