@@ -10,11 +10,13 @@
 #include "gnttab.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
 /* Xen returns ERESTART and re-runs the batch later when a transitive
- * grant changed under it; we retry in place, this many times. */
-#define COPY_RESTARTS 16
+ * grant's pins changed under it; we retry in place. Only the caller's own
+ * vCPUs move those pins, so the bound is never reached in practice. */
+#define COPY_RESTARTS 100000
 #define RESTART       1
 
 struct copy_buf {
@@ -90,17 +92,26 @@ static int acquire_transitive(struct xgnt_domain *rd, uint32_t gref, domid_t ldo
 		return rc == RESTART ? GNTST_general_error : rc;
 	}
 	/* Anything changed while unlocked: undo, with our locks dropped
-	 * (XSA-411), and start again. */
+	 * (XSA-411). Xen restarts the whole batch; here a change of pins (the
+	 * caller's own other vCPUs at work) restarts the op, and an entry
+	 * that no longer describes what is pinned fails it. */
 	if (rgt->version != 2 || act->pin != old_pin ||
 	    (old_pin && (act->domid != ldom || act->mfn != *mfn || act->start != toff ||
 			 act->length != tlen || act->src_domid != td->id ||
 			 act->trans_gref != trans_gref || !act->is_sub_page))) {
+		bool pins_moved = rgt->version == 2 && act->pin != old_pin;
+
 		gt_reduce_status_for_pin(rgt, act, gref, readonly);
 		active_entry_release(act);
 		plat_read_unlock(&rgt->lock);
 		put_page(rd->m, *mfn);
 		release_grant_for_copy(td, trans_gref, readonly);
 		put_domain(td);
+		if (!pins_moved) {
+			plat_read_lock(&rgt->lock);
+			*pact = active_entry_acquire(rgt, gref);
+			return GNTST_general_error;
+		}
 		return RESTART;
 	}
 	if (!old_pin) {
@@ -347,8 +358,11 @@ long gnttab_copy(struct xgnt_vcpu *v, struct gnttab_copy *op, unsigned int count
 	for (i = 0; i < count; i++) {
 		int rc = RESTART;
 
-		for (tries = 0; rc == RESTART && tries < COPY_RESTARTS; tries++)
+		for (tries = 0; rc == RESTART && tries < COPY_RESTARTS; tries++) {
+			if (tries)
+				sched_yield();
 			rc = copy_one(v, &op[i]);
+		}
 		op[i].status = (int16_t)(rc == RESTART ? GNTST_general_error : rc);
 	}
 	return 0;
