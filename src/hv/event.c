@@ -70,8 +70,14 @@ void evtchn_port_set_pending(struct xgnt_domain *d, uint32_t vcpu, struct evtchn
 {
 	const struct evtchn_port_ops *ops = atomic_load(&d->ev->ops);
 
-	if (vcpu < d->nr_vcpus)
-		ops->set_pending(&d->vcpus[vcpu], chn);
+	if (vcpu >= d->nr_vcpus)
+		return;
+	ops->set_pending(&d->vcpus[vcpu], chn);
+	/* The guest may have switched to FIFO while we delivered through
+	 * 2-level, after its pending bits were carried over: deliver again
+	 * (a duplicate is harmless, a loss is not). */
+	if (ops == &evtchn_port_ops_2l && atomic_load(&d->ev->ops) == &evtchn_port_ops_fifo)
+		evtchn_port_ops_fifo.set_pending(&d->vcpus[vcpu], chn);
 }
 
 static void port_init(struct xgnt_domain *d, struct evtchn *chn)
@@ -96,7 +102,7 @@ static void evtchn_free(struct xgnt_domain *d, struct evtchn *chn)
 	/* A stale pending bit would fire on the next binding. */
 	ops->clear_pending(d, chn);
 	chn->state = ECS_FREE;
-	chn->notify_vcpu_id = 0;
+	set_notify_vcpu(chn, 0);
 	d->ev->active_evtchns--;
 }
 
@@ -207,7 +213,7 @@ static long evtchn_bind_interdomain(struct xgnt_vcpu *v, struct evtchn_bind_inte
 	account_open(ld->ev);
 	/* A notification the peer sent to its unbound port is lost: make up
 	 * for it by always setting the new local port pending. */
-	evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+	evtchn_port_set_pending(ld, notify_vcpu(lchn), lchn);
 	double_evtchn_unlock(lchn, rchn);
 	op->local_port = (evtchn_port_t)lport;
 	rc = 0;
@@ -292,7 +298,7 @@ static long evtchn_bind_virq(struct xgnt_vcpu *cv, struct evtchn_bind_virq *op)
 	chn = evtchn_from_port(d->ev, (uint32_t)port);
 	plat_write_lock(&chn->lock);
 	chn->state = ECS_VIRQ;
-	chn->notify_vcpu_id = op->vcpu;
+	set_notify_vcpu(chn, op->vcpu);
 	chn->u.virq = op->virq;
 	port_init(d, chn);
 	plat_write_unlock(&chn->lock);
@@ -321,7 +327,7 @@ static long evtchn_bind_ipi(struct xgnt_vcpu *cv, struct evtchn_bind_ipi *op)
 		chn = evtchn_from_port(d->ev, (uint32_t)port);
 		plat_write_lock(&chn->lock);
 		chn->state = ECS_IPI;
-		chn->notify_vcpu_id = op->vcpu;
+		set_notify_vcpu(chn, op->vcpu);
 		port_init(d, chn);
 		plat_write_unlock(&chn->lock);
 		account_open(d->ev);
@@ -478,10 +484,10 @@ static long evtchn_send(struct xgnt_domain *ld, uint32_t lport)
 	case ECS_INTERDOMAIN:
 		rd = lchn->u.interdomain.remote_dom;
 		rchn = evtchn_from_port(rd->ev, lchn->u.interdomain.remote_port);
-		evtchn_port_set_pending(rd, rchn->notify_vcpu_id, rchn);
+		evtchn_port_set_pending(rd, notify_vcpu(rchn), rchn);
 		break;
 	case ECS_IPI:
-		evtchn_port_set_pending(ld, lchn->notify_vcpu_id, lchn);
+		evtchn_port_set_pending(ld, notify_vcpu(lchn), lchn);
 		break;
 	case ECS_UNBOUND:
 		break;   /* silently dropped */
@@ -536,7 +542,7 @@ static long evtchn_status(struct xgnt_vcpu *v, struct evtchn_status *st)
 		st->status = EVTCHNSTAT_ipi;
 		break;
 	}
-	st->vcpu = chn->notify_vcpu_id;
+	st->vcpu = notify_vcpu(chn);
 out:
 	plat_read_unlock(&d->ev->event_lock);
 	put_domain(d);
@@ -559,14 +565,14 @@ static long evtchn_bind_vcpu(struct xgnt_domain *d, uint32_t port, uint32_t vcpu
 	switch (chn->state) {
 	case ECS_VIRQ:
 		if (virq_type(chn->u.virq) != VIRQ_VCPU)
-			chn->notify_vcpu_id = vcpu;
+			set_notify_vcpu(chn, vcpu);
 		else
 			rc = -EINVAL;
 		break;
 	case ECS_UNBOUND:
 	case ECS_INTERDOMAIN:
 	case ECS_PIRQ:
-		chn->notify_vcpu_id = vcpu;
+		set_notify_vcpu(chn, vcpu);
 		break;
 	default:
 		rc = -EINVAL;
@@ -730,7 +736,7 @@ void evtchn_send_virq(struct xgnt_domain *d, unsigned int vcpu, uint32_t virq)
 
 		plat_read_lock(&chn->lock);
 		if (chn->state == ECS_VIRQ)
-			evtchn_port_set_pending(d, chn->notify_vcpu_id, chn);
+			evtchn_port_set_pending(d, notify_vcpu(chn), chn);
 		plat_read_unlock(&chn->lock);
 	}
 	plat_read_unlock(&ev->virq_lock);

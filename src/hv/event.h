@@ -126,6 +126,18 @@ static inline struct evtchn *evtchn_from_port(struct evtchn_domain *ed, uint32_t
 	return &ed->buckets[port / EVTCHNS_PER_BUCKET][port % EVTCHNS_PER_BUCKET];
 }
 
+/* bind_vcpu changes it under the event lock while senders read it under
+ * the channel lock only: relaxed atomics. */
+static inline uint32_t notify_vcpu(const struct evtchn *chn)
+{
+	return __atomic_load_n(&chn->notify_vcpu_id, __ATOMIC_RELAXED);
+}
+
+static inline void set_notify_vcpu(struct evtchn *chn, uint32_t vcpu)
+{
+	__atomic_store_n(&chn->notify_vcpu_id, vcpu, __ATOMIC_RELAXED);
+}
+
 static inline bool evtchn_usable(const struct evtchn *chn)
 {
 	return chn->state > ECS_RESERVED;

@@ -50,7 +50,7 @@ static void clear_pending_2l(struct xgnt_domain *d, struct evtchn *chn)
 static void unmask_2l(struct xgnt_domain *d, struct evtchn *chn)
 {
 	shared_info_t *s = domain_shared_info(d);
-	struct xgnt_vcpu *v = &d->vcpus[chn->notify_vcpu_id];
+	struct xgnt_vcpu *v = &d->vcpus[notify_vcpu(chn)];
 	unsigned int port = chn->port;
 
 	if (port >= EVTCHN_2L_PORTS)

@@ -41,7 +41,7 @@ static event_word_t *word_from_port(struct xgnt_domain *d, uint32_t port)
 	struct evtchn_fifo_domain *f = d->ev->fifo;
 
 	/* The page before the count that covers it: pairs with expand. */
-	if (!f || port >= atomic_load_explicit(&f->num_evtchns, memory_order_acquire))
+	if (!f || port >= atomic_load_explicit(&f->num_evtchns, memory_order_seq_cst))
 		return NULL;
 	return f->event_array[port / EVTCHN_FIFO_WORDS_PER_PAGE] +
 	       port % EVTCHN_FIFO_WORDS_PER_PAGE;
@@ -129,13 +129,20 @@ static void set_pending_fifo(struct xgnt_vcpu *v, struct evtchn *chn)
 	struct evtchn_fifo_queue *q = NULL, *old_q = NULL;
 	uint32_t port = chn->port, lastq = 0;
 	event_word_t *word = word_from_port(d, port);
+	evtchn_fifo_control_block_t *cb = NULL;
 	bool linked = true;
 	unsigned int try;
 
 	if (!word) {
-		/* No array page yet: remembered, raised when it is added. */
-		__atomic_store_n(&chn->pending, true, __ATOMIC_RELEASE);
-		return;
+		/* No array page yet: remembered, raised when it is added. The
+		 * page may have appeared meanwhile: look again, and if it is
+		 * there and the mark is still ours to take back, deliver now
+		 * (both sides sequentially consistent: expand_array publishes
+		 * the page, then takes the mark). */
+		__atomic_store_n(&chn->pending, true, __ATOMIC_SEQ_CST);
+		word = word_from_port(d, port);
+		if (!word || !__atomic_exchange_n(&chn->pending, false, __ATOMIC_SEQ_CST))
+			return;
 	}
 	/* Lock the queue the port was last on and the one it goes on now;
 	 * both may change under us, so re-check (3 tries, as Xen). */
@@ -155,8 +162,10 @@ static void set_pending_fifo(struct xgnt_vcpu *v, struct evtchn *chn)
 	}
 	wtest_and_set(word, EVTCHN_FIFO_PENDING);
 	/* No control block on this vCPU: the guest cannot have unmasked the
-	 * port (XSA-107); the event stays pending and is linked on unmask. */
-	if (!fv[v->id]->control_block)
+	 * port (XSA-107); the event stays pending and is linked on unmask.
+	 * Loaded once, with acquire: its queue heads were set before it. */
+	cb = __atomic_load_n(&fv[v->id]->control_block, __ATOMIC_ACQUIRE);
+	if (!cb)
 		goto unlock;
 	if (!wtest(word, EVTCHN_FIFO_MASKED) && !wtest_and_set(word, EVTCHN_FIFO_LINKED)) {
 		/* The old queue's tail must not link anything after this port. */
@@ -175,7 +184,7 @@ static void set_pending_fifo(struct xgnt_vcpu *v, struct evtchn *chn)
 		q->tail = port;
 	}
 unlock:
-	if (!linked && !(__atomic_fetch_or(&fv[v->id]->control_block->ready,
+	if (!linked && !(__atomic_fetch_or(&cb->ready,
 					   1u << q->priority, __ATOMIC_SEQ_CST) &
 			 (1u << q->priority))) {
 		unlock_two(q, old_q);
@@ -198,9 +207,12 @@ static void unmask_fifo(struct xgnt_domain *d, struct evtchn *chn)
 {
 	event_word_t *word = word_from_port(d, chn->port);
 
-	/* The guest cleared MASKED itself; link what is pending. */
-	if (word && wtest(word, EVTCHN_FIFO_PENDING))
-		set_pending_fifo(&d->vcpus[chn->notify_vcpu_id], chn);
+	if (!word)
+		return;
+	/* Linux leaves MASKED set on a pending event and lets Xen clear it. */
+	wclear(word, EVTCHN_FIFO_MASKED);
+	if (wtest(word, EVTCHN_FIFO_PENDING))
+		set_pending_fifo(&d->vcpus[notify_vcpu(chn)], chn);
 }
 
 static bool is_pending_fifo(struct xgnt_domain *d, const struct evtchn *chn)
@@ -349,19 +361,20 @@ long evtchn_fifo_init_control(struct xgnt_domain *d, struct evtchn_init_control 
 	rc = map_control_block(d, ic->vcpu, ic->control_gfn, ic->offset);
 	if (rc)
 		goto error;
-	/* Ports open under 2-level keep their pending state until their
-	 * array page exists. */
+	/* Switch first, then carry the 2-level pending bits over: a sender
+	 * that still delivered through 2-level after the copy looks at the
+	 * ops again and delivers through FIFO too (evtchn_port_set_pending). */
+	atomic_store(&ed->ops, &evtchn_port_ops_fifo);
 	for (i = 1; port_is_valid(ed, i); i++) {
 		struct evtchn *chn = evtchn_from_port(ed, i);
 
+		__atomic_store_n(&chn->priority, EVTCHN_FIFO_PRIORITY_DEFAULT, __ATOMIC_RELAXED);
+		atomic_store(&chn->fifo_lastq, LASTQ(0, EVTCHN_FIFO_PRIORITY_DEFAULT));
 		if (i < EVTCHN_2L_PORTS &&
 		    (__atomic_load_n(&domain_shared_info(d)->evtchn_pending[i / 64], __ATOMIC_SEQ_CST) >>
 		     (i % 64) & 1))
-			chn->pending = true;
-		chn->priority = EVTCHN_FIFO_PRIORITY_DEFAULT;
-		atomic_store(&chn->fifo_lastq, LASTQ(0, EVTCHN_FIFO_PRIORITY_DEFAULT));
+			__atomic_store_n(&chn->pending, true, __ATOMIC_SEQ_CST);
 	}
-	atomic_store(&ed->ops, &evtchn_port_ops_fifo);
 	goto out;
 error:
 	/* Nothing half-built survives a failed first init (XSA-188). */
@@ -399,16 +412,16 @@ long evtchn_fifo_expand_array(struct xgnt_domain *d, const struct evtchn_expand_
 	f->event_array[slot] = virt;
 	f->array_mfn[slot] = mfn;
 	atomic_store_explicit(&f->num_evtchns, (slot + 1) * EVTCHN_FIFO_WORDS_PER_PAGE,
-			      memory_order_release);
+			      memory_order_seq_cst);
 	/* Raise what became pending while this page was missing. */
 	end = (slot + 1) * EVTCHN_FIFO_WORDS_PER_PAGE;
 	for (port = slot * EVTCHN_FIFO_WORDS_PER_PAGE; port < end && port_is_valid(ed, port); port++) {
 		struct evtchn *chn = evtchn_from_port(ed, port);
 
 		plat_read_lock(&chn->lock);
-		if (__atomic_exchange_n(&chn->pending, false, __ATOMIC_ACQ_REL) &&
+		if (__atomic_exchange_n(&chn->pending, false, __ATOMIC_SEQ_CST) &&
 		    evtchn_usable(chn))
-			set_pending_fifo(&d->vcpus[chn->notify_vcpu_id], chn);
+			set_pending_fifo(&d->vcpus[notify_vcpu(chn)], chn);
 		plat_read_unlock(&chn->lock);
 	}
 out:

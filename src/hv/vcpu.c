@@ -102,7 +102,14 @@ static long register_vcpu_info(struct xgnt_vcpu *v, const struct vcpu_register_v
 		memset(new, 0, sizeof(*new));
 		new->evtchn_upcall_mask = 1;
 	} else {
-		memcpy(new, old, sizeof(*new));
+		/* Senders update the live flags meanwhile: those atomically, the
+		 * rest (time, arch) is only the guest's. */
+		memcpy(&new->arch, &old->arch, sizeof(new->arch));
+		memcpy(&new->time, &old->time, sizeof(new->time));
+		new->evtchn_upcall_mask = __atomic_load_n(&old->evtchn_upcall_mask, __ATOMIC_SEQ_CST);
+		new->evtchn_pending_sel = __atomic_load_n(&old->evtchn_pending_sel, __ATOMIC_SEQ_CST);
+		new->evtchn_upcall_pending = __atomic_load_n(&old->evtchn_upcall_pending,
+							     __ATOMIC_SEQ_CST);
 	}
 	v->ev->vcpu_info_mfn = mfn;
 	atomic_store_explicit(&v->ev->vcpu_info, new, memory_order_release);
