@@ -404,8 +404,12 @@ static void hostile_step(struct henv *e, uint64_t *seed)
 			 * another thread copies into; or nonsense. */
 			grant_entry_v2_t *en = e2(e->g, ref);
 			static const domid_t tds[] = { X_ID, X_ID, X_ID, G_ID, M_ID, 99 };
+			/* The nonsense grefs stay beyond every page with known
+			 * content: the transitive gref overlays the low half of
+			 * a full_page frame, which a later type flip exposes
+			 * (a copy would then legitimately read that page). */
 			uint32_t gref = (r2 >> 12) % 4 ? (dst ? 10 : 8) + (uint32_t)((r2 >> 20) & 1)
-						       : (uint32_t)(r2 >> 24) % 600 + 12;
+						       : (uint32_t)(r2 >> 24) % 600 + 600;
 
 			__atomic_store_n(&en->transitive.trans_domid, tds[(r2 >> 8) % 6],
 					 __ATOMIC_RELAXED);

@@ -988,7 +988,11 @@ static void *cp_copier(void *p)
 		if (st <= 0 && st > -16)
 			atomic_fetch_add(&e->copy_st[-st], 1);
 		if (st != GNTST_okay) {
-			TCHECK(st == GNTST_general_error || (e->free_pages && st == GNTST_bad_page),
+			/* A page the granter freed: bad_page on a first pin; on the
+			 * fast path, a frame no longer the granter's is bad_domain
+			 * (Xen's page_get_owner_and_reference answer). */
+			TCHECK(st == GNTST_general_error ||
+			       (e->free_pages && (st == GNTST_bad_page || st == GNTST_bad_domain)),
 			       "copy %s ref: status %d", into ? "into" : "from", st);
 			atomic_fetch_add(&e->copies_err, 1);
 			sched_yield();   /* let the granter grant again */

@@ -201,6 +201,70 @@ XGNT_GUEST_API int xgnt_copy(struct xgnt_guest *g, struct gnttab_copy *ops, unsi
 /* Xen's text for a GNTST_* status. */
 XGNT_GUEST_API const char *xgnt_gnttabop_error(int16_t status);
 
+/*
+ * Suspend-style teardown of the table's mappings (the frames leave the
+ * guest's address space; the hypervisor keeps the entries), undone by
+ * xgnt_gnttab_resume. No grant operation may run in between, as in a
+ * guest whose other CPUs are stopped for suspend. 0 or -errno.
+ */
+XGNT_GUEST_API int xgnt_gnttab_suspend(struct xgnt_guest *g);
+
+/* Transfer on a reference the caller holds (Linux's _ref variants): end
+ * returns the frame as xgnt_end_transfer does but keeps ref. */
+XGNT_GUEST_API void xgnt_grant_transfer_ref(struct xgnt_guest *g, grant_ref_t ref, domid_t domid,
+					    xen_pfn_t pfn);
+XGNT_GUEST_API xen_pfn_t xgnt_end_transfer_ref(struct xgnt_guest *g, grant_ref_t ref);
+
+/* xgnt_gnttab_poll_deferred returns how many deferred ends it completed;
+ * xgnt_gnttab_nr_deferred counts those still waiting. Ends that could not
+ * be queued (no memory) are leaked with their pages, as Linux does: */
+XGNT_GUEST_API unsigned int xgnt_gnttab_nr_leaked(struct xgnt_guest *g);
+
+/* ---- reserve batches and free callbacks (what Linux's reserve API wraps) ---- */
+
+/* The end of a private batch: a head equal to it holds no references. */
+#define XGNT_GREF_LIST_END ((grant_ref_t)0xffffffffu)
+
+/*
+ * Take n references at once into a private batch (all or nothing; the
+ * table grows if it must): *head is the first, and the batch is chained
+ * through the library. 0, -ENOSPC, or -ENODEV before xgnt_gnttab_init.
+ * A batch is its owner's: claims and releases on one batch must not race.
+ */
+XGNT_GUEST_API int xgnt_gref_alloc_batch(struct xgnt_guest *g, unsigned int n, grant_ref_t *head);
+/* One reference from the batch: the ref (>= 0), or -ENOSPC when empty. */
+XGNT_GUEST_API int xgnt_gref_claim(struct xgnt_guest *g, grant_ref_t *head);
+/* Put a claimed (ended) reference back into the batch. */
+XGNT_GUEST_API void xgnt_gref_release(struct xgnt_guest *g, grant_ref_t *head, grant_ref_t ref);
+/* Give every unclaimed reference of the batch back to the table. */
+XGNT_GUEST_API void xgnt_gref_free_batch(struct xgnt_guest *g, grant_ref_t head);
+XGNT_GUEST_API bool xgnt_gref_batch_empty(const grant_ref_t *head);
+/* References free in the frames mapped now (growth can add more). */
+XGNT_GUEST_API unsigned int xgnt_gref_nr_free(struct xgnt_guest *g);
+
+/*
+ * Free callbacks (Linux's gnttab_request_free_callback): fn(arg) runs once,
+ * as soon as at least count references are free (at once if they already
+ * are, the table growing first if it can), from the thread that freed
+ * them and with no library lock held, so fn may allocate references.
+ * Requesting a callback already pending changes nothing. The struct is
+ * the caller's and must stay valid until it has fired or been cancelled;
+ * cancel returns only once fn is no longer running (unless called from
+ * fn itself).
+ */
+struct xgnt_gref_callback {
+	struct xgnt_gref_callback *next;   /* private */
+	void (*fn)(void *arg);
+	void *arg;
+	unsigned int count;
+};
+XGNT_GUEST_API void xgnt_gref_request_free_callback(struct xgnt_guest *g,
+						    struct xgnt_gref_callback *cb,
+						    void (*fn)(void *arg), void *arg,
+						    unsigned int count);
+XGNT_GUEST_API void xgnt_gref_cancel_free_callback(struct xgnt_guest *g,
+						   struct xgnt_gref_callback *cb);
+
 #ifdef __cplusplus
 }
 #endif

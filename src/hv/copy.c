@@ -275,10 +275,11 @@ static void release_grant_for_copy(struct xgnt_domain *rd, uint32_t gref, bool r
 
 static void release_buf(struct copy_buf *b)
 {
-	if (b->have_page)
-		put_page(b->d->m, b->mfn);
+	/* The pin before the page reference, as Xen releases them. */
 	if (b->have_grant)
 		release_grant_for_copy(b->d, b->ref, b->read_only);
+	if (b->have_page)
+		put_page(b->d->m, b->mfn);
 	if (b->d)
 		put_domain(b->d);
 	memset(b, 0, sizeof(*b));
