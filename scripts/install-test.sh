@@ -80,23 +80,33 @@ build_and_run() {
 	step="$2: static run"
 	out=$("$tmp/embed-static") || die "$2: the static build exited $?"
 	check_output "$out" "$2 (static)"
+
+	step="$2: the guest-library example"
+	# shellcheck disable=SC2046
+	cc examples/guest_pair.c $(PKG_CONFIG_PATH="$p/lib/pkgconfig" pkg-config --cflags --libs xgnt) \
+		-o "$tmp/guest-pair"
+	out=$(LD_LIBRARY_PATH="$p/lib" "$tmp/guest-pair") || die "$2: guest_pair exited $?"
+	printf '%s\n' "$out" | grep -qx 'frontend reads: and back' ||
+		die "$2: guest_pair printed: $out"
 }
 
-# The README shows examples/embed.c in full; the two must not drift apart.
-step="README copy of examples/embed.c"
-awk '/^<!-- examples\/embed\.c -->$/ { m = 1; next }
-     m == 1 && /^```c$/ { m = 2; next }
-     m == 2 && /^```$/ { exit }
-     m == 2 { print }' README.md >"$tmp/readme-embed.c"
-cmp -s "$tmp/readme-embed.c" examples/embed.c ||
-	die "the example in README.md differs from examples/embed.c"
+# The README shows the examples in full; they must not drift apart.
+for ex in embed guest_pair; do
+	step="README copy of examples/$ex.c"
+	awk -v mark="<!-- examples/$ex.c -->" '$0 == mark { m = 1; next }
+	     m == 1 && /^```c$/ { m = 2; next }
+	     m == 2 && /^```$/ { exit }
+	     m == 2 { print }' README.md >"$tmp/readme-$ex.c"
+	cmp -s "$tmp/readme-$ex.c" "examples/$ex.c" ||
+		die "the example in README.md differs from examples/$ex.c"
+done
 
 step="cmake --install"
 prefix="$tmp/prefix"
 "$CMAKE" --install "$build" --prefix "$prefix" >/dev/null
 
 step="installed files"
-for f in include/xgnt/hv.h lib/libxgnt.a lib/libxgnt.so lib/pkgconfig/xgnt.pc; do
+for f in include/xgnt/hv.h include/xgnt/guest.h include/xgnt/zephyr/gnttab.h lib/libxgnt.a lib/libxgnt.so lib/pkgconfig/xgnt.pc; do
 	[ -e "$prefix/$f" ] || die "missing $f in the installed tree"
 done
 
