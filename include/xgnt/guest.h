@@ -46,6 +46,10 @@ extern "C" {
 
 /* ---- the port: how a guest reaches its hypervisor ------------------------ */
 
+/* Protection bits of update_va_mapping (the same values as <xgnt/hv.h>). */
+#define XGNT_PROT_READ  1u
+#define XGNT_PROT_WRITE 2u
+
 struct xgnt_port;
 
 struct xgnt_port_ops {
@@ -58,7 +62,8 @@ struct xgnt_port_ops {
 	long (*vcpu_op)(struct xgnt_port *p, unsigned int vcpu, int cmd, unsigned int vcpuid,
 			void *arg);
 	/* PV only: map machine frame mfn at linear address va (INVALID_MFN:
-	 * clear); -ENOSYS for translated guests. */
+	 * clear), prot XGNT_PROT_READ [| XGNT_PROT_WRITE]; -ENOSYS for
+	 * translated guests. */
 	long (*update_va_mapping)(struct xgnt_port *p, unsigned int vcpu, uint64_t va,
 				  xen_pfn_t mfn, unsigned int prot);
 	/* The guest's address space as this process sees it (NULL outside). */

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 
-#include <xgnt/hv.h>   /* XGNT_PROT_*: the bits of the port's update_va_mapping */
 
 /* Larger tables than this many references are not set up in full (the
  * free list costs 4 bytes a reference). */
