@@ -17,8 +17,9 @@
 
 #define PREPARE_RETRIES 4
 
-/* Take mfn from d: on success d no longer owns or shows it, and the caller
- * holds its only reference. GNTST_bad_page if it is not d's to give. */
+/* Take mfn from d: on success d no longer owns or shows it, and nobody
+ * holds a reference (the count is 0, so none can be taken): the caller
+ * assigns or frees it. GNTST_bad_page if it is not d's to give. */
 static int16_t steal_page(struct xgnt_domain *d, uint64_t mfn)
 {
 	struct xgnt_machine *m = d->m;
@@ -56,7 +57,9 @@ static int16_t steal_page(struct xgnt_domain *d, uint64_t mfn)
 		d->pfn_to_mfn[gpfn] = INVALID_MFN;
 	atomic_store(&pg->gpfn, INVALID_GPFN);
 	atomic_store(&pg->owner, NULL);
-	atomic_store_explicit(&pg->count_info, 1, memory_order_release);
+	/* The count stays 0 while the frame has no owner: nobody can take a
+	 * reference (get_page refuses a zero count) until it is assigned or
+	 * freed (XSA-287 class). */
 	plat_mutex_unlock(&d->p2m_lock);
 	if (atomic_fetch_sub(&d->tot_pages, 1) == 1)
 		dom_frame_freed(d);
@@ -66,6 +69,7 @@ static int16_t steal_page(struct xgnt_domain *d, uint64_t mfn)
 /* A stolen frame that found no home goes back to the allocator. */
 static void free_stolen(struct xgnt_machine *m, uint64_t mfn)
 {
+	atomic_store_explicit(&mfn_to_page(m, mfn)->count_info, 1, memory_order_release);
 	put_page(m, mfn);
 }
 
@@ -100,7 +104,7 @@ static void assign_page(struct xgnt_domain *e, uint64_t mfn)
 	atomic_store(&pg->gpfn, INVALID_GPFN);
 	if (atomic_fetch_add(&e->tot_pages, 1) == 0)
 		get_domain(e);
-	/* Our reference becomes the allocated one. */
+	/* From a zero count nobody could raise: now e's memory. */
 	atomic_store_explicit(&pg->count_info, PGC_allocated | 1, memory_order_release);
 }
 
