@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE ?= cmake
 CTEST ?= ctest
 
-.PHONY: all build deps test check asan tsan install-test clean
+.PHONY: all build deps demo test check asan tsan install-test clean
 
 all: build
 
@@ -14,6 +14,10 @@ deps:
 build: deps
 	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	$(CMAKE) --build build -j$(JOBS)
+
+# The embedded split block driver demo with its defaults (tools/, issue 5).
+demo: build
+	build/tools/xgnt demo
 
 test: build
 	$(CTEST) --test-dir build --output-on-failure -j$(JOBS)
