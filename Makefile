@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE ?= cmake
 CTEST ?= ctest
 
-.PHONY: all build deps demo test check asan tsan install-test clean
+.PHONY: all build deps demo test check asan tsan install-test bench clean
 
 all: build
 
@@ -41,8 +41,17 @@ tsan: deps
 install-test: build
 	scripts/install-test.sh build
 
+# The benchmarks (bench/) from a Release tree of their own; each prints
+# its ratio to a floor measured in the same run. BENCH_ARGS: e.g. --quick,
+# --only map. JSON: build-bench/bench.json.
+BENCH_ARGS ?=
+bench: deps
+	$(CMAKE) -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DXGNT_TESTS=OFF >/dev/null
+	$(CMAKE) --build build-bench -j$(JOBS) --target xgnt_bench
+	build-bench/bench/xgnt_bench --json build-bench/bench.json $(BENCH_ARGS)
+
 check: test asan tsan install-test
 	@echo "make check: all suites passed"
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-bench

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+# The bench_smoke test: run xgnt_bench --quick --json OUT, require exit 0
+# and JSON that parses, with a non-empty "results" array whose rows all
+# carry a number of ns per operation.
+execute_process(COMMAND ${BENCH} --quick --json ${OUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "xgnt_bench --quick exited with ${rc}")
+endif()
+file(READ ${OUT} json)
+if(CMAKE_VERSION VERSION_LESS 3.19)
+  # No JSON parser in this CMake: the exit status has to do.
+  message(STATUS "CMake ${CMAKE_VERSION} cannot parse JSON; exit status checked only")
+  return()
+endif()
+string(JSON n ERROR_VARIABLE err LENGTH "${json}" results)
+if(err)
+  message(FATAL_ERROR "invalid JSON in ${OUT}: ${err}")
+endif()
+if(n EQUAL 0)
+  message(FATAL_ERROR "no results in ${OUT}")
+endif()
+math(EXPR last "${n} - 1")
+foreach(i RANGE ${last})
+  string(JSON type ERROR_VARIABLE err TYPE "${json}" results ${i} ns_per_op)
+  if(NOT type STREQUAL "NUMBER")
+    if(NOT err)
+      set(err "")
+    endif()
+    message(FATAL_ERROR "results[${i}].ns_per_op is not a number: ${type} ${err}")
+  endif()
+endforeach()
+message(STATUS "bench_smoke: ${n} results, valid JSON")
