@@ -12,6 +12,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <time.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -355,9 +356,17 @@ static void *deferring_granter(void *arg)
 		slot = &c->slot[w->id * (NSLOT / 2) + rnd(&seed) % (NSLOT / 2)];
 		atomic_store(slot, (uint64_t)ref + 1);
 		/* Mostly wait until the peer took it, so it is often mapped when
-		 * we end: the end is deferred. */
+		 * we end: the end is deferred. The very first grant waits (up to
+		 * 10 s) until the peer has mapped it, so that however the
+		 * threads are scheduled at least one end really is deferred. */
 		for (spin = 0; rnd(&seed) % 4 && atomic_load(slot) && spin < 2000; spin++)
 			sched_yield();
+		if (w->id == 0 && it == 0) {
+			struct timespec ts = { .tv_nsec = 1000000 };
+
+			for (spin = 0; !atomic_load(&c->mapped) && spin < 10000; spin++)
+				nanosleep(&ts, NULL);
+		}
 		xgnt_end_access_deferred(g, ref, on_release, page, c);
 		if (it % 16 == 0)
 			xgnt_gnttab_poll_deferred(g);

@@ -26,6 +26,9 @@ enum p2m_type {
 struct p2m_entry {
 	uint32_t mfn;
 	uint8_t type;   /* enum p2m_type */
+	uint8_t revoking; /* grant slot being unmapped: still shown until the
+			     batch's flush (p2m_flush_revoking); nothing else
+			     may use or change it meanwhile */
 };
 
 static inline bool p2m_is_grant(uint8_t t)
@@ -118,6 +121,14 @@ int p2m_set(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_type t,
  * slot's ref passes to the caller. -ENOENT if it holds something else. */
 int p2m_clear_if(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, int t);
 struct p2m_entry p2m_get(struct xgnt_domain *d, uint64_t gfn);
+/*
+ * Batched revocation (Xen flushes once per unmap batch): mark slot gfn,
+ * which must show (mfn, t) and not be marked already, as going (0 or
+ * -ENOENT); then take every marked slot of gfns[] away with one mmap per
+ * contiguous run. The slots' references pass to the caller.
+ */
+int p2m_mark_revoking(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, int t);
+void p2m_flush_revoking(struct xgnt_domain *d, uint64_t *gfns, unsigned int n);
 /* Unlocked versions for callers holding p2m_lock. */
 int p2m_set_locked(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, enum p2m_type t,
 		   struct p2m_entry *old);

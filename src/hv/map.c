@@ -247,6 +247,10 @@ struct unmap_common {
 	uint64_t host_addr, dev_bus_addr, new_addr;
 	grant_handle_t handle;
 	bool replace;
+	/* Batched unmap: the host slot is only marked, and taken away by the
+	 * batch's flush before phase 2. */
+	bool defer;
+	uint64_t gfn;
 	/* filled by phase 1 for phase 2 */
 	uint32_t done;             /* GNTMAP_host_map|device_map|readonly undone */
 	uint64_t mfn;
@@ -265,6 +269,10 @@ static int16_t remove_host_mapping(struct xgnt_domain *ld, struct unmap_common *
 
 	if (!addr_to_slot(ld, op->host_addr, &gfn))
 		return GNTST_general_error;
+	if (!op->new_addr && op->defer) {
+		op->gfn = gfn;
+		return p2m_mark_revoking(ld, gfn, op->mfn, type) ? GNTST_general_error : GNTST_okay;
+	}
 	if (!op->new_addr)
 		return p2m_clear_if(ld, gfn, op->mfn, type) ? GNTST_general_error : GNTST_okay;
 	if (ld->translated || !addr_to_slot(ld, op->new_addr, &ngfn) || ngfn == gfn)
@@ -273,7 +281,8 @@ static int16_t remove_host_mapping(struct xgnt_domain *ld, struct unmap_common *
 	plat_mutex_lock(&ld->p2m_lock);
 	e = ld->p2m[gfn];
 	ne = ld->p2m[ngfn];
-	if (e.type == type && e.mfn == op->mfn && ne.type != P2M_EMPTY && !p2m_is_grant(ne.type) &&
+	if (e.type == type && e.mfn == op->mfn && !e.revoking && ne.type != P2M_EMPTY &&
+	    !p2m_is_grant(ne.type) &&
 	    p2m_room(ld, 2, false) && p2m_set_locked(ld, gfn, ne.mfn, (enum p2m_type)ne.type, &e) == 0) {
 		/* The grant slot's reference (now in e) goes to phase 2; the
 		 * new_addr slot's reference moved with its page. */
@@ -381,19 +390,35 @@ static void unmap_phase2(struct xgnt_domain *ld, struct unmap_common *op)
 	op->rd = NULL;
 }
 
+#define UNMAP_BATCH 32   /* GNTTAB_UNMAP_BATCH_SIZE: one flush per 32 unmaps */
+
+/*
+ * As Xen: phase 1 for up to 32 ops (their host slots only marked), one
+ * flush (one mmap per contiguous run of slots: the user-space twin of the
+ * TLB flush), then phase 2. The granter learns "free" only after the flush.
+ */
 long gnttab_unmap_grant_ref(struct xgnt_vcpu *v, struct gnttab_unmap_grant_ref *op,
 			    unsigned int count)
 {
-	unsigned int i;
+	struct unmap_common c[UNMAP_BATCH];
+	uint64_t gfns[UNMAP_BATCH];
+	unsigned int i, k, n, ng;
 
-	for (i = 0; i < count; i++) {
-		struct unmap_common c = {
-			.host_addr = op[i].host_addr, .dev_bus_addr = op[i].dev_bus_addr,
-			.handle = op[i].handle,
-		};
-
-		op[i].status = unmap_phase1(v, &c);
-		unmap_phase2(v->d, &c);
+	for (i = 0; i < count; i += n) {
+		n = MIN(count - i, UNMAP_BATCH);
+		for (k = 0, ng = 0; k < n; k++) {
+			c[k] = (struct unmap_common){
+				.host_addr = op[i + k].host_addr,
+				.dev_bus_addr = op[i + k].dev_bus_addr,
+				.handle = op[i + k].handle, .defer = true,
+			};
+			op[i + k].status = unmap_phase1(v, &c[k]);
+			if (c[k].done & GNTMAP_host_map)
+				gfns[ng++] = c[k].gfn;
+		}
+		p2m_flush_revoking(v->d, gfns, ng);
+		for (k = 0; k < n; k++)
+			unmap_phase2(v->d, &c[k]);
 	}
 	return 0;
 }

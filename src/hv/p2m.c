@@ -204,13 +204,65 @@ int p2m_clear_if(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, int t)
 		return -ENOENT;
 	plat_mutex_lock(&d->p2m_lock);
 	e = d->p2m[gfn];
-	if (e.type != P2M_EMPTY && e.mfn == mfn &&
+	if (e.type != P2M_EMPTY && e.mfn == mfn && !e.revoking &&
 	    (t < 0 ? !p2m_is_grant(e.type) : e.type == t)) {
 		p2m_clear_locked(d, gfn);
 		rc = 0;
 	}
 	plat_mutex_unlock(&d->p2m_lock);
 	return rc;
+}
+
+int p2m_mark_revoking(struct xgnt_domain *d, uint64_t gfn, uint64_t mfn, int t)
+{
+	struct p2m_entry *e;
+	int rc = -ENOENT;
+
+	if (gfn >= d->nr_slots)
+		return -ENOENT;
+	plat_mutex_lock(&d->p2m_lock);
+	e = &d->p2m[gfn];
+	if (e->type == t && e->mfn == mfn && !e->revoking) {
+		e->revoking = 1;
+		rc = 0;
+	}
+	plat_mutex_unlock(&d->p2m_lock);
+	return rc;
+}
+
+static void sort_gfns(uint64_t *g, unsigned int n)
+{
+	unsigned int i, j;
+
+	for (i = 1; i < n; i++) {
+		uint64_t x = g[i];
+
+		for (j = i; j > 0 && g[j - 1] > x; j--)
+			g[j] = g[j - 1];
+		g[j] = x;
+	}
+}
+
+void p2m_flush_revoking(struct xgnt_domain *d, uint64_t *gfns, unsigned int n)
+{
+	unsigned int i = 0, j, k;
+
+	if (!n)
+		return;
+	sort_gfns(gfns, n);
+	plat_mutex_lock(&d->p2m_lock);
+	while (i < n) {
+		/* A run of consecutive marked slots: one replacement. */
+		for (j = i + 1; j < n && gfns[j] == gfns[j - 1] + 1; j++)
+			;
+		make_inaccessible(d, gfns[i], gfns[j - 1] - gfns[i] + 1);
+		for (k = i; k < j; k++) {
+			assert(d->p2m[gfns[k]].revoking && p2m_is_grant(d->p2m[gfns[k]].type));
+			slot_write(d, gfns[k], (struct p2m_entry){ 0 });
+		}
+		i = j;
+	}
+	plat_mutex_unlock(&d->p2m_lock);
 }
 
 struct p2m_entry p2m_get(struct xgnt_domain *d, uint64_t gfn)
