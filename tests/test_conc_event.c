@@ -13,6 +13,7 @@
  * control blocks, event words) is only touched with atomic operations.
  */
 #include "harness.h"
+#include "conc.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -38,80 +39,6 @@
 #define W_LINKED  (1u << EVTCHN_FIFO_LINKED)
 #define W_BUSY    (1u << EVTCHN_FIFO_BUSY)
 
-/* ---- failures recorded by any thread, asserted by the main thread ------- */
-
-static atomic_int n_fail;
-static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
-static char fail_first[512];
-
-static void record_fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void record_fail(int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&n_fail, 1) != 0)
-		return;
-	pthread_mutex_lock(&fail_lock);
-	int n = snprintf(fail_first, sizeof(fail_first), "line %d: ", line);
-	va_start(ap, fmt);
-	vsnprintf(fail_first + n, sizeof(fail_first) - (size_t)n, fmt, ap);
-	va_end(ap);
-	pthread_mutex_unlock(&fail_lock);
-}
-#define TFAIL(...) record_fail(__LINE__, __VA_ARGS__)
-#define TCHECK(c, ...) do { if (!(c)) TFAIL(__VA_ARGS__); } while (0)
-
-static void fails_reset(void)
-{
-	atomic_store(&n_fail, 0);
-	pthread_mutex_lock(&fail_lock);
-	fail_first[0] = '\0';
-	pthread_mutex_unlock(&fail_lock);
-}
-
-static void fails_assert(void)
-{
-	int n = atomic_load(&n_fail);
-
-	if (n) {
-		char msg[sizeof(fail_first)];
-
-		pthread_mutex_lock(&fail_lock);
-		memcpy(msg, fail_first, sizeof(msg));
-		pthread_mutex_unlock(&fail_lock);
-		fail_msg("%d failure(s) in threads; first: %s", n, msg);
-	}
-}
-
-static void start(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-	assert_int_equal(pthread_create(t, NULL, fn, arg), 0);
-}
-
-static void join(pthread_t t, const char *what)
-{
-	struct timespec ts;
-	int rc;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 120;
-	rc = pthread_timedjoin_np(t, NULL, &ts);
-	if (rc) {
-		fprintf(stderr, "FATAL: thread %s did not finish (rc %d): hypervisor hang?\n", what, rc);
-		abort();
-	}
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1Dull;
-}
 
 static double now(void)
 {
