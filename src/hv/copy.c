@@ -280,17 +280,37 @@ static void release_buf(struct copy_buf *b)
 		release_grant_for_copy(b->d, b->ref, b->read_only);
 	if (b->have_page)
 		put_page(b->d->m, b->mfn);
-	if (b->d)
-		put_domain(b->d);
-	memset(b, 0, sizeof(*b));
+	b->have_grant = b->have_page = false;
 }
 
-static int16_t lock_domain(struct xgnt_vcpu *v, domid_t domid, bool is_gref, struct copy_buf *b)
+/*
+ * The domain an end of a copy names, looked up once for consecutive ops
+ * of a batch that name it the same way (Xen keeps them locked across the
+ * batch likewise); released when an op names another, and at the end.
+ */
+struct copy_dom {
+	struct xgnt_domain *d;   /* referenced, or NULL */
+	domid_t domid;
+	bool is_gref;
+};
+
+static int16_t lock_domain(struct xgnt_vcpu *v, domid_t domid, bool is_gref,
+			   struct copy_dom *cd, struct copy_buf *b)
 {
-	if (!is_gref && domid != DOMID_SELF)
-		return GNTST_permission_denied;
-	b->d = dom_lookup_any(v->d, domid);
-	return b->d ? GNTST_okay : GNTST_bad_domain;
+	if (!cd->d || cd->domid != domid || cd->is_gref != is_gref) {
+		if (cd->d)
+			put_domain(cd->d);
+		cd->d = NULL;
+		if (!is_gref && domid != DOMID_SELF)
+			return GNTST_permission_denied;
+		cd->d = dom_lookup_any(v->d, domid);
+		if (!cd->d)
+			return GNTST_bad_domain;
+		cd->domid = domid;
+		cd->is_gref = is_gref;
+	}
+	b->d = cd->d;
+	return GNTST_okay;
 }
 
 static int claim_buf(struct xgnt_vcpu *v, const struct gnttab_copy_ptr *p, bool is_gref,
@@ -316,7 +336,8 @@ static int claim_buf(struct xgnt_vcpu *v, const struct gnttab_copy_ptr *p, bool 
 	return GNTST_okay;
 }
 
-static int copy_one(struct xgnt_vcpu *v, const struct gnttab_copy *op)
+static int copy_one(struct xgnt_vcpu *v, const struct gnttab_copy *op, struct copy_dom *sd,
+		    struct copy_dom *dd)
 {
 	struct copy_buf src = { .read_only = true }, dst = { .read_only = false };
 	bool sg = op->flags & GNTCOPY_source_gref, dg = op->flags & GNTCOPY_dest_gref;
@@ -324,9 +345,9 @@ static int copy_one(struct xgnt_vcpu *v, const struct gnttab_copy *op)
 
 	if (!op->len)
 		return GNTST_okay;   /* nothing validated */
-	rc = lock_domain(v, op->source.domid, sg, &src);
+	rc = lock_domain(v, op->source.domid, sg, sd, &src);
 	if (rc == GNTST_okay)
-		rc = lock_domain(v, op->dest.domid, dg, &dst);
+		rc = lock_domain(v, op->dest.domid, dg, dd, &dst);
 	if (rc == GNTST_okay)
 		rc = claim_buf(v, &op->source, sg, &src);
 	if (rc == GNTST_okay)
@@ -354,6 +375,7 @@ out:
 
 long gnttab_copy(struct xgnt_vcpu *v, struct gnttab_copy *op, unsigned int count)
 {
+	struct copy_dom sd = { 0 }, dd = { 0 };
 	unsigned int i, tries;
 
 	for (i = 0; i < count; i++) {
@@ -362,9 +384,13 @@ long gnttab_copy(struct xgnt_vcpu *v, struct gnttab_copy *op, unsigned int count
 		for (tries = 0; rc == RESTART && tries < COPY_RESTARTS; tries++) {
 			if (tries)
 				sched_yield();
-			rc = copy_one(v, &op[i]);
+			rc = copy_one(v, &op[i], &sd, &dd);
 		}
 		op[i].status = (int16_t)(rc == RESTART ? GNTST_general_error : rc);
 	}
+	if (sd.d)
+		put_domain(sd.d);
+	if (dd.d)
+		put_domain(dd.d);
 	return 0;
 }
