@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE ?= cmake
 CTEST ?= ctest
 
-.PHONY: all build deps demo test check asan tsan install-test bench clean
+.PHONY: all build deps demo test check asan tsan install-test bench models clean
 
 all: build
 
@@ -50,7 +50,11 @@ bench: deps
 	$(CMAKE) --build build-bench -j$(JOBS) --target xgnt_bench
 	build-bench/bench/xgnt_bench --json build-bench/bench.json $(BENCH_ARGS)
 
-check: test asan tsan install-test
+# The SPIN models of the v1 grant entry and 2-level events (models/).
+models: deps
+	models/check.sh
+
+check: test asan tsan install-test models
 	@echo "make check: all suites passed"
 
 clean:

@@ -4,7 +4,7 @@
 # Called by `make check`; safe to run again (does nothing when all present).
 set -eu
 
-PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev"
+PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin"
 
 missing=""
 for p in $PKGS; do
