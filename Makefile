@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE ?= cmake
 CTEST ?= ctest
 
-.PHONY: all build deps demo test check asan tsan install-test bench models clean
+.PHONY: all build deps demo test check asan tsan install-test bench models fuzz check-xen clean
 
 all: build
 
@@ -53,6 +53,16 @@ bench: deps
 # The SPIN models of the v1 grant entry and 2-level events (models/).
 models: deps
 	models/check.sh
+
+# The libFuzzer harnesses (fuzz/) for FUZZ_SECONDS each; their corpora are
+# replayed by the ordinary tests.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The same scenarios on real Xen 4.17 under QEMU and on xgnt (tests/xen/).
+check-xen: build
+	tests/xen/run.sh build
 
 check: test asan tsan install-test models
 	@echo "make check: all suites passed"
