@@ -230,6 +230,7 @@ static void check_frames(struct ctx *c)
 int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf, size_t len)
 {
 	struct ctx c = { .m = m, .buf = buf, .len = len, .flags = flags };
+	struct xgnt_domain *d;
 	unsigned int id, i;
 
 	if (!m)
@@ -241,12 +242,9 @@ int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf, si
 		return -ENOMEM;
 	/* Hold every domain (zombies included), then every table: a
 	 * snapshot. No domain-table lock is held while tables are locked. */
-	for (id = 0; id < DOMID_FIRST_RESERVED; id++) {
-		struct xgnt_domain *d = dom_lookup(m, (domid_t)id);
-
-		if (d)
-			c.doms[c.nr++] = d;
-	}
+	id = 0;
+	while ((d = dom_lookup_next(m, &id)))
+		c.doms[c.nr++] = d;
 	/* Event locks come before window locks (init_control maps guest
 	 * pages under event_lock): count event pages first, on their own. */
 	for (i = 0; i < c.nr; i++)

@@ -103,6 +103,22 @@ struct xgnt_domain *dom_lookup(struct xgnt_machine *m, domid_t id)
 	return d;
 }
 
+struct xgnt_domain *dom_lookup_next(struct xgnt_machine *m, unsigned int *id)
+{
+	struct xgnt_domain *d = NULL;
+	unsigned int i;
+
+	plat_read_lock(&m->domains_lock);
+	for (i = *id; i < DOMID_FIRST_RESERVED && !d; i++) {
+		d = m->domains[i];
+		if (d && !get_domain_unless_zero(d))
+			d = NULL;
+	}
+	plat_read_unlock(&m->domains_lock);
+	*id = i;
+	return d;
+}
+
 struct xgnt_domain *dom_lookup_any(struct xgnt_domain *self, domid_t id)
 {
 	if (id == DOMID_SELF) {
@@ -394,14 +410,11 @@ int xgnt_vcpu_upcall_fd(struct xgnt_vcpu *v)
 int xgnt_machine_walk_domains(struct xgnt_machine *m,
 			      int (*cb)(struct xgnt_domain *, void *), void *arg)
 {
-	unsigned int id;
+	unsigned int id = 0;
+	struct xgnt_domain *d;
 	int rc = 0;
 
-	for (id = 0; id < DOMID_FIRST_RESERVED && !rc; id++) {
-		struct xgnt_domain *d = dom_lookup(m, (domid_t)id);
-
-		if (!d)
-			continue;
+	while (!rc && (d = dom_lookup_next(m, &id))) {
 		if (!atomic_load(&d->is_dying))
 			rc = cb(d, arg);
 		put_domain(d);

@@ -100,6 +100,10 @@ void put_domain(struct xgnt_domain *d);
 struct xgnt_domain *dom_lookup_any(struct xgnt_domain *self, domid_t id);
 /* Xen's rcu_lock_domain_by_id: DOMID_SELF is not accepted. Referenced. */
 struct xgnt_domain *dom_lookup(struct xgnt_machine *m, domid_t id);
+/* The first domain with an id >= *id (referenced, as dom_lookup), found in
+ * one pass under domains_lock; *id is set past it. NULL when none is left.
+ * For walks over every domain: one lock hold, not one per possible id. */
+struct xgnt_domain *dom_lookup_next(struct xgnt_machine *m, unsigned int *id);
 
 /* XSM_TARGET under the dummy policy: self, or a privileged caller. */
 static inline bool xsm_target(const struct xgnt_domain *src, const struct xgnt_domain *t)

@@ -247,13 +247,10 @@ static enum virq_type virq_type(uint32_t virq)
  * domain (Xen's hardware domain). Referenced, or NULL. */
 static struct xgnt_domain *global_virq_handler(struct xgnt_machine *m)
 {
-	unsigned int id;
+	struct xgnt_domain *d;
+	unsigned int id = 0;
 
-	for (id = 0; id < DOMID_FIRST_RESERVED; id++) {
-		struct xgnt_domain *d = dom_lookup(m, (domid_t)id);
-
-		if (!d)
-			continue;
+	while ((d = dom_lookup_next(m, &id))) {
 		if (d->privileged && !atomic_load(&d->is_dying))
 			return d;
 		put_domain(d);

@@ -112,17 +112,14 @@ fail:
 
 void xgnt_machine_destroy(struct xgnt_machine *m)
 {
-	unsigned int id;
+	struct xgnt_domain *d;
+	unsigned int id = 0;
 
 	if (!m)
 		return;
-	for (id = 0; id < DOMID_FIRST_RESERVED; id++) {
-		struct xgnt_domain *d = dom_lookup(m, (domid_t)id);
-
-		if (d) {
-			put_domain(d);
-			xgnt_domain_destroy(d);
-		}
+	while ((d = dom_lookup_next(m, &id))) {
+		put_domain(d);
+		xgnt_domain_destroy(d);
 	}
 	/* Zombies (frames still mapped by a domain destroyed later in the
 	 * loop) have been released by then: every table slot is empty. */
