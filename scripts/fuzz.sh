@@ -1,0 +1,68 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# make fuzz: build the libFuzzer harnesses (fuzz/) with clang, AddressSanitizer,
+# UndefinedBehaviorSanitizer and assertions in build-fuzz/, run each for
+# SECONDS (default 60) from its corpus, then merge what it found into
+# fuzz/corpus/<harness>/ (-merge=1: only inputs that add coverage). A crash
+# leaves its input in build-fuzz/artifacts/ and fails the run.
+#
+#   scripts/fuzz.sh [SECONDS] [HARNESS...]
+#   FUZZ_JOBS=N   run N harnesses at once (default 1: the cores are shared)
+#   FUZZ_ARGS     more libFuzzer flags
+set -eu
+
+SECONDS_EACH=${1:-60}
+[ $# -gt 0 ] && shift
+HARNESSES=${*:-"fuzz_hypercalls fuzz_hostile"}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=$ROOT/build-fuzz
+CC_FUZZ=${CC_FUZZ:-clang}
+
+if ! command -v "$CC_FUZZ" >/dev/null 2>&1; then
+	echo "fuzz.sh: $CC_FUZZ not found (Debian: apt-get install clang)" >&2
+	exit 1
+fi
+
+cmake -S "$ROOT" -B "$B" -DCMAKE_C_COMPILER="$CC_FUZZ" -DCMAKE_BUILD_TYPE=Debug \
+	-DXGNT_SANITIZE=address,undefined -DXGNT_LIBFUZZER=ON \
+	-DXGNT_TESTS=OFF -DXGNT_BENCH=OFF \
+	-DCMAKE_C_FLAGS="-O1 -fsanitize=fuzzer-no-link" >/dev/null
+# shellcheck disable=SC2086
+cmake --build "$B" -j"${JOBS:-2}" --target $HARNESSES
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+mkdir -p "$B/artifacts" "$B/logs"
+status=0
+total_runs=0
+for h in $HARNESSES; do
+	corpus=$ROOT/fuzz/corpus/$h
+	work=$B/work/$h
+	log=$B/logs/$h.log
+	mkdir -p "$corpus" "$work"
+	echo "fuzz.sh: $h for ${SECONDS_EACH}s"
+	# New inputs go to the scratch dir (first), the repository's corpus is
+	# read; inputs are at most 4 KiB.
+	# shellcheck disable=SC2086
+	if ! "$B/fuzz/$h" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=20 \
+		-rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$B/artifacts/$h-" \
+		${FUZZ_ARGS:-} "$work" "$corpus" >"$log" 2>&1; then
+		echo "fuzz.sh: $h FAILED; see $log and $B/artifacts/" >&2
+		tail -n 40 "$log" >&2
+		status=1
+		continue
+	fi
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+	# Keep only what adds coverage to the repository's corpus.
+	before=$(ls "$corpus" | wc -l)
+	"$B/fuzz/$h" -merge=1 -max_len=4096 "$corpus" "$work" >>"$log" 2>&1
+	after=$(ls "$corpus" | wc -l)
+	echo "fuzz.sh: $h: ${runs:-?} executions in ${SECONDS_EACH}s, ${cov:-cov: ?}," \
+		"corpus $before -> $after files"
+	echo "$(date -u +%FT%TZ) $h seconds=$SECONDS_EACH runs=${runs:-0} ${cov:-} corpus=$after" \
+		>>"$B/fuzz-stats.txt"
+	total_runs=$((total_runs + ${runs:-0}))
+done
+echo "fuzz.sh: $total_runs executions in all (history: $B/fuzz-stats.txt)"
+exit $status
