@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: MIT
 # make fuzz: build the libFuzzer harnesses (fuzz/) with clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer and assertions in build-fuzz/, run each for
-# SECONDS (default 60) from its corpus, then merge what it found into
-# fuzz/corpus/<harness>/ (-merge=1: only inputs that add coverage). A crash
+# SECONDS (default 60) from its corpus, then rewrite fuzz/corpus/<harness>/
+# as the hand-made seeds (seed-*) plus a small set of inputs that covers
+# every edge the seeds, the old corpus and the run reached (libFuzzer's
+# set-cover merge on edges only: tens of files, each at most 4 KiB). The
+# full working corpus stays in build-fuzz/work/ for the next run. A crash
 # leaves its input in build-fuzz/artifacts/ and fails the run.
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
@@ -54,9 +57,20 @@ for h in $HARNESSES; do
 	fi
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
-	# Keep only what adds coverage to the repository's corpus.
+	# The repository keeps the seeds and a minimal edge cover of the rest.
 	before=$(ls "$corpus" | wc -l)
-	"$B/fuzz/$h" -merge=1 -max_len=4096 "$corpus" "$work" >>"$log" 2>&1
+	cover=$B/cover/$h
+	rm -rf "$cover"
+	mkdir -p "$cover"
+	cp "$corpus"/seed-* "$cover"/ 2>/dev/null || true
+	if "$B/fuzz/$h" -set_cover_merge=1 -use_counters=0 -max_len=4096 \
+		"$cover" "$corpus" "$work" >>"$log" 2>&1; then
+		find "$corpus" -type f ! -name 'seed-*' -delete
+		find "$cover" -type f ! -name 'seed-*' -exec cp {} "$corpus"/ \;
+	else
+		echo "fuzz.sh: $h: merge failed, corpus left as it was; see $log" >&2
+		status=1
+	fi
 	after=$(ls "$corpus" | wc -l)
 	echo "fuzz.sh: $h: ${runs:-?} executions in ${SECONDS_EACH}s, ${cov:-cov: ?}," \
 		"corpus $before -> $after files"
