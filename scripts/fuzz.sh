@@ -10,7 +10,6 @@
 # leaves its input in build-fuzz/artifacts/ and fails the run.
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
-#   FUZZ_JOBS=N   run N harnesses at once (default 1: the cores are shared)
 #   FUZZ_ARGS     more libFuzzer flags
 set -eu
 
