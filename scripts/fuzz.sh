@@ -5,7 +5,7 @@
 # SECONDS (default 60) from its corpus, then rewrite fuzz/corpus/<harness>/
 # as the hand-made seeds (seed-*) plus a small set of inputs that covers
 # every edge the seeds, the old corpus and the run reached (libFuzzer's
-# set-cover merge on edges only: tens of files, each at most 4 KiB). The
+# set-cover merge on edges only: tens of files, each at most 2 KiB). The
 # full working corpus stays in build-fuzz/work/ for the next run. A crash
 # leaves its input in build-fuzz/artifacts/ and fails the run.
 #
@@ -28,7 +28,7 @@ fi
 cmake -S "$ROOT" -B "$B" -DCMAKE_C_COMPILER="$CC_FUZZ" -DCMAKE_BUILD_TYPE=Debug \
 	-DXGNT_SANITIZE=address,undefined -DXGNT_LIBFUZZER=ON \
 	-DXGNT_TESTS=OFF -DXGNT_BENCH=OFF \
-	-DCMAKE_C_FLAGS="-O1 -fsanitize=fuzzer-no-link" >/dev/null
+	-DCMAKE_C_FLAGS="-O1 -fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$ROOT/fuzz/coverage-ignore.txt" >/dev/null
 # shellcheck disable=SC2086
 cmake --build "$B" -j"${JOBS:-2}" --target $HARNESSES
 
@@ -44,9 +44,10 @@ for h in $HARNESSES; do
 	mkdir -p "$corpus" "$work"
 	echo "fuzz.sh: $h for ${SECONDS_EACH}s"
 	# New inputs go to the scratch dir (first), the repository's corpus is
-	# read; inputs are at most 4 KiB.
+	# read; inputs are at most 2 KiB, long from the start (-len_control=0:
+	# a long input is a long sequence of operations).
 	# shellcheck disable=SC2086
-	if ! "$B/fuzz/$h" -max_total_time="$SECONDS_EACH" -max_len=4096 -timeout=20 \
+	if ! "$B/fuzz/$h" -max_total_time="$SECONDS_EACH" -max_len=2048 -len_control=0 -timeout=20 \
 		-rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$B/artifacts/$h-" \
 		${FUZZ_ARGS:-} "$work" "$corpus" >"$log" 2>&1; then
 		echo "fuzz.sh: $h FAILED; see $log and $B/artifacts/" >&2
@@ -62,7 +63,7 @@ for h in $HARNESSES; do
 	rm -rf "$cover"
 	mkdir -p "$cover"
 	cp "$corpus"/seed-* "$cover"/ 2>/dev/null || true
-	if "$B/fuzz/$h" -set_cover_merge=1 -use_counters=0 -max_len=4096 \
+	if "$B/fuzz/$h" -set_cover_merge=1 -use_counters=0 -max_len=2048 \
 		"$cover" "$corpus" "$work" >>"$log" 2>&1; then
 		find "$corpus" -type f ! -name 'seed-*' -delete
 		find "$cover" -type f ! -name 'seed-*' -exec cp {} "$corpus"/ \;
