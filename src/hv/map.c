@@ -52,23 +52,43 @@ static int16_t granted_frame(struct xgnt_domain *rd, uint64_t frame, bool ext, u
 
 /*
  * A mapping's reference on what it maps: the frame, or for I/O memory
- * (never freed) the granting domain, which must outlive the mapping.
+ * (never freed) the granting domain, which must outlive the mapping. A
+ * Xen-heap frame (shared_info, grant-table and status frames: a PV guest
+ * can grant them) gets both: unlike RAM it does not keep its owner alive,
+ * and the granter must stay, a zombie, until the mapping goes (found by
+ * fuzz_hypercalls; tests/test_fuzz_found.c).
  */
+static bool is_xenheap(struct xgnt_machine *m, uint64_t mfn)
+{
+	return atomic_load_explicit(&mfn_to_page(m, mfn)->kind, memory_order_relaxed) ==
+	       PGK_XENHEAP;
+}
+
 static bool grant_frame_get(struct xgnt_domain *rd, uint64_t mfn)
 {
 	if (mfn_is_iomem(rd->m, mfn)) {
 		get_domain(rd);
 		return true;
 	}
-	return get_page(rd->m, mfn, rd);
+	if (!get_page(rd->m, mfn, rd))
+		return false;
+	if (is_xenheap(rd->m, mfn))   /* stable while we hold a reference */
+		get_domain(rd);
+	return true;
 }
 
 static void grant_frame_put(struct xgnt_domain *rd, uint64_t mfn)
 {
-	if (mfn_is_iomem(rd->m, mfn))
+	bool xenheap;
+
+	if (mfn_is_iomem(rd->m, mfn)) {
 		put_domain(rd);
-	else
-		put_page(rd->m, mfn);
+		return;
+	}
+	xenheap = is_xenheap(rd->m, mfn);
+	put_page(rd->m, mfn);
+	if (xenheap)
+		put_domain(rd);
 }
 
 static uint32_t pin_incr_of(uint32_t flags)
