@@ -3,7 +3,7 @@
 # make fuzz: build the libFuzzer harnesses (fuzz/) with clang, AddressSanitizer,
 # UndefinedBehaviorSanitizer and assertions in build-fuzz/, run each for
 # SECONDS (default 60) from its corpus, then rewrite fuzz/corpus/<harness>/
-# as the hand-made seeds (seed-*) plus a small set of inputs that covers
+# as the seeds (seed-*: hand-made, and inputs that found bugs) plus a small set of inputs that covers
 # every edge the seeds, the old corpus and the run reached (libFuzzer's
 # set-cover merge on edges only: tens of files, each at most 2 KiB). The
 # full working corpus stays in build-fuzz/work/ for the next run. A crash
@@ -50,8 +50,12 @@ for h in $HARNESSES; do
 	if ! "$B/fuzz/$h" -max_total_time="$SECONDS_EACH" -max_len=2048 -len_control=0 -timeout=20 \
 		-rss_limit_mb=3072 -print_final_stats=1 -artifact_prefix="$B/artifacts/$h-" \
 		${FUZZ_ARGS:-} "$work" "$corpus" >"$log" 2>&1; then
-		echo "fuzz.sh: $h FAILED; see $log and $B/artifacts/" >&2
+		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+		echo "fuzz.sh: $h FAILED after ${runs:-?} executions; see $log and $B/artifacts/" >&2
 		tail -n 40 "$log" >&2
+		echo "$(date -u +%FT%TZ) $h seconds=$SECONDS_EACH runs=${runs:-0} FAILED" \
+			>>"$B/fuzz-stats.txt"
+		total_runs=$((total_runs + ${runs:-0}))
 		status=1
 		continue
 	fi
