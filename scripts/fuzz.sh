@@ -15,8 +15,9 @@ set -eu
 
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-HARNESSES=${*:-"fuzz_hypercalls fuzz_hostile"}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# Default: every harness, fuzz/fuzz_*.c.
+HARNESSES=${*:-$(cd "$ROOT/fuzz" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ')}
 B=$ROOT/build-fuzz
 CC_FUZZ=${CC_FUZZ:-clang}
 
