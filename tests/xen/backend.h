@@ -36,8 +36,8 @@ struct backend {
 	long (*vcpu_op)(int cmd, unsigned int vcpuid, void *arg);
 
 	/* What the kernel owns on Linux: a fresh zeroed page granted to domid
-	 * 0 (gntalloc). 0 and *ref, *page (the page, writable), or -errno. */
-	int (*grant_alloc)(bool readonly, grant_ref_t *ref, void **page);
+	 * to (gntalloc). 0 and *ref, *page (the page, writable), or -errno. */
+	int (*grant_alloc)(domid_t to, bool readonly, grant_ref_t *ref, void **page);
 	int (*grant_free)(grant_ref_t ref, void *page);
 	/* Dom0's shared entry ref as the hypervisor sees it. flags 0 for an
 	 * unused entry. 0 or -errno. */

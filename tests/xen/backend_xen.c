@@ -164,10 +164,10 @@ static void xen_fini(void)
 {
 }
 
-static int xen_grant_alloc(bool readonly, grant_ref_t *ref, void **page)
+static int xen_grant_alloc(domid_t to, bool readonly, grant_ref_t *ref, void **page)
 {
 	struct ioctl_gntalloc_alloc_gref a = {
-		.domid = 0, .flags = readonly ? 0 : GNTALLOC_FLAG_WRITABLE, .count = 1,
+		.domid = to, .flags = readonly ? 0 : GNTALLOC_FLAG_WRITABLE, .count = 1,
 	};
 	unsigned int slot;
 	void *p;

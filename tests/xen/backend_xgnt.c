@@ -84,7 +84,17 @@ static int x_init(void)
 	rc = xgnt_gnttab_init(g, 1);
 	if (rc)
 		return rc;
-	return xgnt_evtchn_init(g, 0);
+	rc = xgnt_evtchn_init(g, 0);
+	if (rc)
+		return rc;
+	/* Linux's FIFO event array starts with every port masked (its
+	 * init_array_page); the guest library's starts unmasked. Ports the
+	 * runner makes with raw hypercalls must behave as under Linux: an
+	 * event on them stays pending, unlinked, and the port can be reused
+	 * once closed. Page 0 of the array covers every port used here. */
+	for (evtchn_port_t p = 1; p < 1024; p++)
+		xgnt_evtchn_mask(g, p);
+	return 0;
 }
 
 static void x_fini(void)
@@ -93,7 +103,7 @@ static void x_fini(void)
 	xgnt_machine_destroy(m);
 }
 
-static int x_grant_alloc(bool readonly, grant_ref_t *ref, void **page)
+static int x_grant_alloc(domid_t to, bool readonly, grant_ref_t *ref, void **page)
 {
 	void *p = xgnt_page_alloc(g, 1);
 	int rc;
@@ -101,7 +111,7 @@ static int x_grant_alloc(bool readonly, grant_ref_t *ref, void **page)
 	if (!p)
 		return -ENOMEM;
 	memset(p, 0, 4096);
-	rc = xgnt_grant_access(g, 0, xgnt_guest_frame(g, p), readonly, ref);
+	rc = xgnt_grant_access(g, to, xgnt_guest_frame(g, p), readonly, ref);
 	if (rc) {
 		xgnt_page_free(g, p, 1);
 		return rc;

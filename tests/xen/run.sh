@@ -72,7 +72,8 @@ xengz=$(ls "$xenroot"/boot/xen-4.17*-amd64.gz 2>/dev/null | head -1)
 [ -f "$cache/xen.elf" ] && [ "$cache/xen.elf" -nt "$xengz" ] || zcat "$xengz" >"$cache/xen.elf"
 
 # ---- the static runner and the initramfs -----------------------------------
-scen=$(ls "$here"/scenarios/*.scn)
+scendir=${XGNT_XEN_SCENARIOS:-$here/scenarios}
+scen=$(ls "$scendir"/*.scn)
 gcc -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ \
 	"$here/runner.c" "$here/backend_xen.c" -o "$work/xgnt-xen-runner" ||

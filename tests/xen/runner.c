@@ -167,13 +167,20 @@ static struct sym *sym_new(const char *name, enum kind k)
 	return s;
 }
 
-/* The name of value v of kind k (or of kind k2), "?" if none. */
+/* The name of value v of kind k (or of kind k2), "?" if none; a live
+ * symbol first (a closed port's number may be reused by a later one). */
 static const char *sym_name(enum kind k, enum kind k2, uint64_t v)
 {
+	const char *dead = "?";
+
 	for (unsigned int i = 0; i < nsyms; i++)
-		if ((syms[i].kind == k || syms[i].kind == k2) && syms[i].val == v)
-			return syms[i].name;
-	return "?";
+		if ((syms[i].kind == k || syms[i].kind == k2) && syms[i].val == v) {
+			if (syms[i].live)
+				return syms[i].name;
+			if (dead[0] == '?')
+				dead = syms[i].name;
+		}
+	return dead;
 }
 
 /* ---- arguments ----------------------------------------------------------- */
@@ -360,7 +367,7 @@ static void st_grant(const struct args *a)
 	void *page;
 	uint16_t f;
 	domid_t d;
-	int rc = be->grant_alloc(has_word(a, "ro"), &ref, &page);
+	int rc = be->grant_alloc((domid_t)getnum(a, "to", 0), has_word(a, "ro"), &ref, &page);
 
 	if (rc) {
 		out(" %s err%s", s->name, errname(rc));
@@ -685,6 +692,21 @@ static void st_swap(struct args *ops, int n)
 	out(" ret=%s", errname(rc));
 	for (int i = 0; i < n; i++)
 		out(" [st=%s]", s[i].status == (int16_t)SENT16 ? "untouched" : stname(s[i].status));
+}
+
+/* Only with frames that cannot be given away: Xen steals the page before
+ * it looks at the destination. */
+static void st_transfer(const struct args *a)
+{
+	struct gnttab_transfer *t = hb(0);
+	long rc;
+
+	t->mfn = getnum(a, "mfn", 0);
+	t->domid = (domid_t)getnum(a, "dom", 0);
+	t->ref = refarg(a, "ref");
+	rc = be->grant_table_op(GNTTABOP_transfer, t, 1);
+	out(" ret=%s [st=%s]", errname(rc),
+	    t->status == (int16_t)SENT16 ? "untouched" : stname(t->status));
 }
 
 static void st_cache_flush(const struct args *a)
@@ -1056,10 +1078,11 @@ static void cleanup(void)
 
 			*p = (evtchn_port_t)s->val;
 			be->event_channel_op(EVTCHNOP_close, p);
+			s->live = false;
 		} else if (s->live && s->kind == K_EVDEV) {
 			be->ev_unbind((evtchn_port_t)s->val);
+			s->live = false;
 		}
-		s->live = false;
 	}
 	/* drain what the closes raised */
 	{
@@ -1135,6 +1158,8 @@ static void step(char *text)
 		st_copy(ops, n);
 	else if (!strcmp(op, "swap"))
 		st_swap(ops, n);
+	else if (!strcmp(op, "transfer"))
+		st_transfer(&ops[0]);
 	else if (!strcmp(op, "cache_flush"))
 		st_cache_flush(&ops[0]);
 	else if (!strcmp(op, "gnttab_raw"))
