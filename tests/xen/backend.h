@@ -26,7 +26,8 @@ struct backend {
 	const char *name;
 	/* 0 or -errno */
 	int (*init)(void);
-	void (*fini)(void);
+	/* 0, or -errno if the backend found something wrong at the end */
+	int (*fini)(void);
 
 	/* Raw hypercalls from dom0's vCPU 0: Xen's arguments and results.
 	 * Argument memory comes from hbuf (reachable by the hypervisor). */

@@ -160,8 +160,9 @@ static int xen_init(void)
 	return rc;
 }
 
-static void xen_fini(void)
+static int xen_fini(void)
 {
+	return 0;
 }
 
 static int xen_grant_alloc(domid_t to, bool readonly, grant_ref_t *ref, void **page)

@@ -97,10 +97,18 @@ static int x_init(void)
 	return 0;
 }
 
-static void x_fini(void)
+/* xgnt's invariants after every scenario ran (pins, maptrack, frame
+ * references, GTF_reading/GTF_writing), then everything torn down. */
+static int x_fini(void)
 {
+	char why[256];
+	int rc = xgnt_machine_check(m, XGNT_CHECK_GTF, why, sizeof(why));
+
+	if (rc)
+		fprintf(stderr, "xgnt backend: invariant broken: %s\n", why);
 	xgnt_guest_destroy(g);
 	xgnt_machine_destroy(m);
+	return rc;
 }
 
 static int x_grant_alloc(domid_t to, bool readonly, grant_ref_t *ref, void **page)

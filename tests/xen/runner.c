@@ -609,6 +609,23 @@ static void st_unmap(struct args *ops, int n)
 	}
 }
 
+static void st_unmap_and_replace(const struct args *a)
+{
+	struct gnttab_unmap_and_replace *u = hb(0);
+	struct sym *h = getsym(a, "handle", K_HANDLE);
+	long rc;
+
+	u->handle = (grant_handle_t)num(get(a, "handle"));
+	u->host_addr = getnum(a, "host", 0);
+	u->new_addr = getnum(a, "new", 0);
+	if (get(a, "ref"))
+		refarg(a, "ref");
+	rc = be->grant_table_op(GNTTABOP_unmap_and_replace, u, 1);
+	out(" ret=%s [st=%s]", errname(rc),
+	    u->status == (int16_t)SENT16 ? "untouched" : stname(u->status));
+	(void)h;   /* a handle stays live: nothing said it is gone */
+}
+
 /* One end of a copy: gref=$r | gmfn=$r (the frame granted by $r) | gmfn=N */
 static void copy_end(const struct args *a, const char *p, struct gnttab_copy *c, bool src)
 {
@@ -1154,6 +1171,8 @@ static void step(char *text)
 		st_map(ops, n);
 	else if (!strcmp(op, "unmap"))
 		st_unmap(ops, n);
+	else if (!strcmp(op, "unmap_and_replace"))
+		st_unmap_and_replace(&ops[0]);
 	else if (!strcmp(op, "copy"))
 		st_copy(ops, n);
 	else if (!strcmp(op, "swap"))
@@ -1286,6 +1305,10 @@ int main(int argc, char **argv)
 	}
 	out("=== end");
 	flush_line();
-	be->fini();
+	rc = be->fini();
+	if (rc) {
+		fprintf(stderr, "%s backend: %s at the end\n", be->name, strerror(-rc));
+		return 1;
+	}
 	return 0;
 }
