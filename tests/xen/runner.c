@@ -735,6 +735,13 @@ static void st_cache_flush(const struct args *a)
 	memset(cf, 0, sizeof(*cf));
 	if (r)
 		cf->a.ref = refarg(a, "ref");
+	if (get(a, "addr")) {
+		/* addr=$r: the machine address of the page $r grants */
+		struct sym *s = getsym(a, "addr", K_REF);
+
+		cf->a.dev_bus_addr = s ? s->frame << 12 : getnum(a, "addr", 0);
+		touch(s);
+	}
 	cf->offset = (uint16_t)getnum(a, "off", 0);
 	cf->length = (uint16_t)getnum(a, "len", 0);
 	cf->op = (uint32_t)getnum(a, "op", 0);
