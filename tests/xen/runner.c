@@ -581,6 +581,67 @@ static void st_map(struct args *ops, int n)
 	}
 }
 
+/* "map_many ref= dom= flags= n=": n single maps of one entry; records how
+ * many succeeded and the first failure. The handles are the runner's own
+ * (unmap_many, or the scenario's end, unmaps them). */
+#define MANY 1024
+static struct { grant_handle_t h; uint64_t dev; } many[MANY];
+static unsigned int nmany;
+
+static void st_map_many(const struct args *a)
+{
+	struct gnttab_map_grant_ref *m = hb(0);
+	unsigned int n = (unsigned int)getnum(a, "n", 1), ok = 0, i;
+	int16_t first_fail = GNTST_okay;
+	long rc = 0;
+
+	for (i = 0; i < n && nmany < MANY; i++) {
+		memset(m, 0x5a, sizeof(*m));
+		m->host_addr = 0;
+		m->flags = mapflags(get(a, "flags"));
+		m->ref = refarg(a, "ref");
+		m->dom = (domid_t)getnum(a, "dom", 0);
+		rc = be->grant_table_op(GNTTABOP_map_grant_ref, m, 1);
+		if (rc)
+			break;
+		if (m->status != GNTST_okay) {
+			first_fail = m->status;
+			break;
+		}
+		many[nmany].h = m->handle;
+		many[nmany].dev = m->dev_bus_addr;
+		nmany++;
+		ok++;
+	}
+	out(" ret=%s okay=%u", errname(rc), ok);
+	if (first_fail != GNTST_okay)
+		out(" then=%s", stname(first_fail));
+}
+
+static unsigned int unmap_many(void)
+{
+	struct gnttab_unmap_grant_ref *u = hb(1);
+	unsigned int ok = 0;
+
+	while (nmany) {
+		nmany--;
+		u->handle = many[nmany].h;
+		u->host_addr = 0;
+		u->dev_bus_addr = many[nmany].dev;
+		if (be->grant_table_op(GNTTABOP_unmap_grant_ref, u, 1) == 0 &&
+		    u->status == GNTST_okay)
+			ok++;
+	}
+	return ok;
+}
+
+static void st_unmap_many(const struct args *a)
+{
+	if (get(a, "ref"))
+		refarg(a, "ref");
+	out(" okay=%u", unmap_many());
+}
+
 static void st_unmap(struct args *ops, int n)
 {
 	struct gnttab_unmap_grant_ref *u = hb(0);
@@ -1076,6 +1137,7 @@ static void st_vcpu_op(const struct args *a)
 /* Everything a scenario left behind, in reverse order of dependency. */
 static void cleanup(void)
 {
+	unmap_many();
 	for (unsigned int i = 0; i < nsyms; i++) {
 		struct sym *s = &syms[i];
 
@@ -1178,6 +1240,10 @@ static void step(char *text)
 		st_map(ops, n);
 	else if (!strcmp(op, "unmap"))
 		st_unmap(ops, n);
+	else if (!strcmp(op, "map_many"))
+		st_map_many(&ops[0]);
+	else if (!strcmp(op, "unmap_many"))
+		st_unmap_many(&ops[0]);
 	else if (!strcmp(op, "unmap_and_replace"))
 		st_unmap_and_replace(&ops[0]);
 	else if (!strcmp(op, "copy"))
