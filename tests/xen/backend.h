@@ -58,6 +58,23 @@ struct backend {
 	/* Ports that fired since the last call (each once), sorted; count. */
 	int (*ev_poll)(evtchn_port_t *ports, int max);
 
+	/*
+	 * A second domain, made the way a toolstack starts one (real Xen:
+	 * XEN_DOMCTL_createdomain of a PV domain with one vCPU, 4 grant
+	 * frames, max_mem and populate_physmap of pages frames; it never
+	 * runs). Dom0 writes its grant entries as a toolstack seeds them
+	 * (through a foreign mapping of its grant frame). 0 or -errno.
+	 */
+	int (*dom_create)(domid_t id, unsigned int pages);
+	int (*dom_destroy)(domid_t id);
+	/* Entry ref of domain id grants its page to domid to; *frame is the
+	 * frame written, *va the page as dom0 sees it. */
+	int (*dom_grant)(domid_t id, grant_ref_t ref, unsigned int page, domid_t to, bool ro,
+			 uint64_t *frame, void **va);
+	int (*dom_entry)(domid_t id, grant_ref_t ref, uint16_t *flags, domid_t *domid,
+			 uint64_t *frame);
+	int (*dom_ungrant)(domid_t id, grant_ref_t ref);
+
 	/* Page i (< HBUF_PAGES) of hypercall argument memory, locked. */
 	void *(*hbuf)(unsigned int i);
 };

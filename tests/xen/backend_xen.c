@@ -8,7 +8,10 @@
  * current size gives their MFNs and changes nothing).
  * Built with gcc -static against libc and Xen's public headers only.
  */
+#define __XEN_TOOLS__ 1   /* domctl.h */
 #include "backend.h"
+
+#include <xen/domctl.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -327,6 +330,204 @@ static int xen_ev_poll(evtchn_port_t *ports, int max)
 	return n;
 }
 
+/* ---- a second domain (the toolstack's part, reduced) ---------------------- */
+
+#define MAX_DOMS 4
+#define MAX_DOM_PAGES 16
+static struct xdom {
+	domid_t id;
+	bool used;
+	unsigned int pages;
+	xen_pfn_t mfn[MAX_DOM_PAGES];
+	void *ram;                   /* its pages, mapped foreign */
+	void *gt;                    /* its grant frame 0, mapped foreign */
+} doms[MAX_DOMS];
+
+static struct xdom *find_dom(domid_t id)
+{
+	for (int i = 0; i < MAX_DOMS; i++)
+		if (doms[i].used && doms[i].id == id)
+			return &doms[i];
+	return NULL;
+}
+
+static long domctl(struct xen_domctl *d)
+{
+	d->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+	return hypercall(__HYPERVISOR_domctl, (uintptr_t)d, 0, 0);
+}
+
+/* Map n frames of domain dom read-write at a new address (privcmd). */
+static void *map_foreign(domid_t dom, const xen_pfn_t *frames, unsigned int n)
+{
+	xen_pfn_t *arr = xen_hbuf(4);
+	int err[MAX_DOM_PAGES];
+	privcmd_mmapbatch_v2_t mb;
+	void *va = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, privcmd, 0);
+
+	if (va == MAP_FAILED)
+		return NULL;
+	memcpy(arr, frames, n * sizeof(*arr));
+	mb = (privcmd_mmapbatch_v2_t){ .num = n, .dom = dom, .addr = (uintptr_t)va,
+				       .arr = arr, .err = err };
+	if (ioctl(privcmd, IOCTL_PRIVCMD_MMAPBATCH_V2, &mb)) {
+		munmap(va, (size_t)n * 4096);
+		return NULL;
+	}
+	return va;
+}
+
+static int xen_dom_destroy(domid_t id)
+{
+	struct xdom *x = find_dom(id);
+	struct xen_domctl *d = xen_hbuf(5);
+	long rc;
+
+	if (!x)
+		return -ENOENT;
+	if (x->ram)
+		munmap(x->ram, (size_t)x->pages * 4096);
+	if (x->gt)
+		munmap(x->gt, 4096);
+	memset(d, 0, sizeof(*d));
+	d->cmd = XEN_DOMCTL_destroydomain;
+	d->domain = id;
+	do
+		rc = domctl(d);
+	while (rc == -EAGAIN || rc == -ERESTART);
+	memset(x, 0, sizeof(*x));
+	return (int)rc;
+}
+
+static int xen_dom_create(domid_t id, unsigned int pages)
+{
+	struct xen_domctl *d = xen_hbuf(5);
+	struct xen_memory_reservation *r = xen_hbuf(3);
+	struct gnttab_setup_table *st = xen_hbuf(3);
+	xen_pfn_t *list = xen_hbuf(2);
+	struct xdom *x = NULL;
+	xen_pfn_t gtf;
+	long rc;
+
+	for (int i = 0; i < MAX_DOMS; i++)
+		if (!doms[i].used) {
+			x = &doms[i];
+			break;
+		}
+	if (!x || pages > MAX_DOM_PAGES)
+		return -ENOSPC;
+	memset(d, 0, sizeof(*d));
+	d->cmd = XEN_DOMCTL_createdomain;
+	d->domain = id;
+	d->u.createdomain.max_vcpus = 1;
+	d->u.createdomain.max_evtchn_port = 1023;
+	d->u.createdomain.max_grant_frames = 4;
+	d->u.createdomain.max_maptrack_frames = 128;
+	d->u.createdomain.grant_opts = XEN_DOMCTL_GRANT_version(1);
+	rc = domctl(d);
+	if (rc)
+		return (int)rc;
+	x->used = true;
+	x->id = id;
+	memset(d, 0, sizeof(*d));
+	d->cmd = XEN_DOMCTL_max_vcpus;
+	d->domain = id;
+	d->u.max_vcpus.max = 1;
+	if ((rc = domctl(d)))
+		goto fail;
+	memset(d, 0, sizeof(*d));
+	d->cmd = XEN_DOMCTL_max_mem;
+	d->domain = id;
+	d->u.max_mem.max_memkb = (uint64_t)(pages + 4) * 4;
+	if ((rc = domctl(d)))
+		goto fail;
+	for (unsigned int i = 0; i < pages; i++)
+		list[i] = i;
+	memset(r, 0, sizeof(*r));
+	set_xen_guest_handle(r->extent_start, list);
+	r->nr_extents = pages;
+	r->domid = id;
+	rc = xen_memory_op(XENMEM_populate_physmap, r);
+	if (rc != (long)pages) {
+		rc = rc < 0 ? rc : -ENOMEM;
+		goto fail;
+	}
+	x->pages = pages;
+	memcpy(x->mfn, list, pages * sizeof(list[0]));   /* PV: the MFNs */
+	memset(st, 0, sizeof(*st));
+	st->dom = id;
+	st->nr_frames = 1;
+	set_xen_guest_handle(st->frame_list, list);
+	rc = xen_grant_table_op(GNTTABOP_setup_table, st, 1);
+	if (rc || st->status) {
+		rc = rc ? rc : -EIO;
+		goto fail;
+	}
+	gtf = list[0];
+	x->ram = map_foreign(id, x->mfn, pages);
+	x->gt = map_foreign(id, &gtf, 1);
+	if (!x->ram || !x->gt) {
+		rc = -EFAULT;
+		goto fail;
+	}
+	memset(x->ram, 0, (size_t)pages * 4096);
+	return 0;
+fail:
+	xen_dom_destroy(id);
+	return (int)rc;
+}
+
+static int xen_dom_grant(domid_t id, grant_ref_t ref, unsigned int page, domid_t to, bool ro,
+			 uint64_t *frame, void **va)
+{
+	struct xdom *x = find_dom(id);
+	grant_entry_v1_t *e;
+
+	if (!x || page >= x->pages || ref >= 512)
+		return -EINVAL;
+	e = (grant_entry_v1_t *)x->gt + ref;
+	e->frame = (uint32_t)x->mfn[page];
+	e->domid = to;
+	__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (ro ? GTF_readonly : 0)),
+			 __ATOMIC_RELEASE);
+	*frame = x->mfn[page];
+	*va = (char *)x->ram + (size_t)page * 4096;
+	return 0;
+}
+
+static int xen_dom_entry(domid_t id, grant_ref_t ref, uint16_t *flags, domid_t *domid,
+			 uint64_t *frame)
+{
+	struct xdom *x = find_dom(id);
+	const volatile grant_entry_v1_t *e;
+
+	if (!x || ref >= 512)
+		return -EINVAL;
+	e = (const volatile grant_entry_v1_t *)x->gt + ref;
+	*flags = e->flags;
+	*domid = e->domid;
+	*frame = e->frame;
+	return 0;
+}
+
+static int xen_dom_ungrant(domid_t id, grant_ref_t ref)
+{
+	struct xdom *x = find_dom(id);
+	uint16_t *f;
+
+	if (!x || ref >= 512)
+		return -EINVAL;
+	f = &((grant_entry_v1_t *)x->gt + ref)->flags;
+	/* as a guest ends access: only while not in use */
+	for (uint16_t old = __atomic_load_n(f, __ATOMIC_ACQUIRE);;) {
+		if (old & (GTF_reading | GTF_writing))
+			return -EBUSY;
+		if (__atomic_compare_exchange_n(f, &old, 0, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return 0;
+	}
+}
+
 const struct backend backend_impl = {
 	.name = "xen",
 	.init = xen_init,
@@ -345,5 +546,10 @@ const struct backend backend_impl = {
 	.ev_notify = xen_ev_notify,
 	.ev_unbind = xen_ev_unbind,
 	.ev_poll = xen_ev_poll,
+	.dom_create = xen_dom_create,
+	.dom_destroy = xen_dom_destroy,
+	.dom_grant = xen_dom_grant,
+	.dom_entry = xen_dom_entry,
+	.dom_ungrant = xen_dom_ungrant,
 	.hbuf = xen_hbuf,
 };

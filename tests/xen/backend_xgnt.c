@@ -293,6 +293,131 @@ static int x_ev_poll(evtchn_port_t *ports, int max)
 	return n;
 }
 
+/* ---- a second domain ---------------------------------------------------------
+ * Created as the toolstack creates one on real Xen: PV, one vCPU, 4 grant
+ * frames, 128 maptrack frames, never running. Its grant frame 0 is placed
+ * in its own address space (setup_table and update_va_mapping on its vCPU)
+ * so that dom0's writes, which real Xen's dom0 makes through a foreign
+ * mapping, can be made here through the domain's window. */
+
+#define MAX_DOMS 4
+static struct xdom {
+	struct xgnt_domain *d;
+	grant_entry_v1_t *gt;
+	unsigned int pages;
+} doms[MAX_DOMS];
+
+static struct xdom *find_dom(domid_t id)
+{
+	for (int i = 0; i < MAX_DOMS; i++)
+		if (doms[i].d && xgnt_domain_id(doms[i].d) == id)
+			return &doms[i];
+	return NULL;
+}
+
+static int x_dom_create(domid_t id, unsigned int pages)
+{
+	struct xgnt_domain_config dc = {
+		.domid = id, .type = XGNT_DOMAIN_PV, .ram_frames = pages, .ext_frames = 64,
+		.nr_vcpus = 1, .max_grant_frames = 4, .max_maptrack_frames = 128,
+		.max_evtchn_port = 1023,
+	};
+	struct gnttab_setup_table st = { .dom = DOMID_SELF, .nr_frames = 1 };
+	struct xgnt_domain_layout l;
+	struct xdom *x = NULL;
+	xen_pfn_t frame;
+	long rc;
+
+	for (int i = 0; i < MAX_DOMS; i++)
+		if (!doms[i].d) {
+			x = &doms[i];
+			break;
+		}
+	if (!x)
+		return -ENOSPC;
+	x->d = xgnt_domain_create(m, &dc);
+	if (!x->d)
+		return -errno;
+	x->pages = pages;
+	set_xen_guest_handle(st.frame_list, &frame);
+	rc = xgnt_grant_table_op(xgnt_domain_vcpu(x->d, 0), GNTTABOP_setup_table, &st, 1);
+	if (!rc && st.status)
+		rc = -EIO;
+	xgnt_domain_layout(x->d, &l);
+	if (!rc)
+		rc = xgnt_update_va_mapping(xgnt_domain_vcpu(x->d, 0), l.ext_base, frame,
+					    XGNT_PROT_READ | XGNT_PROT_WRITE);
+	if (rc) {
+		xgnt_domain_destroy(x->d);
+		x->d = NULL;
+		return (int)rc;
+	}
+	x->gt = xgnt_domain_va(x->d, l.ext_base);
+	return 0;
+}
+
+static int x_dom_destroy(domid_t id)
+{
+	struct xdom *x = find_dom(id);
+	int rc;
+
+	if (!x)
+		return -ENOENT;
+	rc = xgnt_domain_destroy(x->d);
+	x->d = NULL;
+	return rc;
+}
+
+static int x_dom_grant(domid_t id, grant_ref_t ref, unsigned int page, domid_t to, bool ro,
+		       uint64_t *frame, void **va)
+{
+	struct xdom *x = find_dom(id);
+	grant_entry_v1_t *e;
+
+	if (!x || page >= x->pages || ref >= 512)
+		return -EINVAL;
+	e = x->gt + ref;
+	*frame = xgnt_domain_pfn_to_mfn(x->d, page);
+	e->frame = (uint32_t)*frame;
+	e->domid = to;
+	__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (ro ? GTF_readonly : 0)),
+			 __ATOMIC_RELEASE);
+	*va = xgnt_domain_va(x->d, (uint64_t)page << 12);
+	return 0;
+}
+
+static int x_dom_entry(domid_t id, grant_ref_t ref, uint16_t *flags, domid_t *domid,
+		       uint64_t *frame)
+{
+	struct xdom *x = find_dom(id);
+	const volatile grant_entry_v1_t *e;
+
+	if (!x || ref >= 512)
+		return -EINVAL;
+	e = x->gt + ref;
+	*flags = e->flags;
+	*domid = e->domid;
+	*frame = e->frame;
+	return 0;
+}
+
+static int x_dom_ungrant(domid_t id, grant_ref_t ref)
+{
+	struct xdom *x = find_dom(id);
+	uint16_t *f;
+
+	if (!x || ref >= 512)
+		return -EINVAL;
+	f = &(x->gt + ref)->flags;
+	for (uint16_t old = __atomic_load_n(f, __ATOMIC_ACQUIRE);;) {
+		if (old & (GTF_reading | GTF_writing))
+			return -EBUSY;
+		if (__atomic_compare_exchange_n(f, &old, 0, false, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return 0;
+	}
+}
+
 const struct backend backend_impl = {
 	.name = "xgnt",
 	.init = x_init,
@@ -311,5 +436,10 @@ const struct backend backend_impl = {
 	.ev_notify = x_ev_notify,
 	.ev_unbind = x_ev_unbind,
 	.ev_poll = x_ev_poll,
+	.dom_create = x_dom_create,
+	.dom_destroy = x_dom_destroy,
+	.dom_grant = x_dom_grant,
+	.dom_entry = x_dom_entry,
+	.dom_ungrant = x_dom_ungrant,
 	.hbuf = x_hbuf,
 };

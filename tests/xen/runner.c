@@ -21,12 +21,13 @@
 #define SENT32 0x5a5a5a5au
 #define SENT64 0x5a5a5a5a5a5a5a5aull
 
-enum kind { K_NONE, K_REF, K_PORT, K_EVDEV, K_HANDLE, K_DEVMAP };
+enum kind { K_NONE, K_REF, K_PORT, K_EVDEV, K_HANDLE, K_DEVMAP, K_XREF, K_DOM, K_XPORT };
 
 struct sym {
 	char name[24];
 	enum kind kind;
 	bool live;          /* needs cleanup at scenario end */
+	domid_t dom;        /* K_XREF: the granting domain */
 	uint64_t val;       /* ref, port, handle */
 	uint64_t frame;     /* K_REF: the granted frame; K_HANDLE: dev_bus_addr */
 	void *page;         /* K_REF: the page; K_DEVMAP: cookie */
@@ -273,7 +274,7 @@ static struct sym *getsym(const struct args *a, const char *key, enum kind k)
 	if (!v || v[0] != '$')
 		return NULL;
 	s = sym_find(v);
-	if (!s || s->kind != k)
+	if (!s || (s->kind != k && !(k == K_REF && s->kind == K_XREF)))
 		die("%s is not a symbol of the right kind", v);
 	return s;
 }
@@ -314,7 +315,7 @@ static int ntouched;
 
 static void touch(struct sym *s)
 {
-	if (!s || s->kind != K_REF)
+	if (!s || (s->kind != K_REF && s->kind != K_XREF))
 		return;
 	for (int i = 0; i < ntouched; i++)
 		if (touched[i] == s)
@@ -329,7 +330,9 @@ static void out_touched(void)
 		uint16_t f = 0;
 		domid_t d = 0;
 		uint64_t fr = 0;
-		int rc = be->entry((grant_ref_t)touched[i]->val, &f, &d, &fr);
+		int rc = touched[i]->kind == K_XREF ?
+			 be->dom_entry(touched[i]->dom, (grant_ref_t)touched[i]->val, &f, &d, &fr) :
+			 be->entry((grant_ref_t)touched[i]->val, &f, &d, &fr);
 
 		out(" %s=", touched[i]->name);
 		if (rc)
@@ -410,7 +413,8 @@ static void st_entry(const struct args *a)
 
 	if (!s)
 		die("entry ref=$r");
-	rc = be->entry((grant_ref_t)s->val, &f, &d, &fr);
+	rc = s->kind == K_XREF ? be->dom_entry(s->dom, (grant_ref_t)s->val, &f, &d, &fr) :
+				 be->entry((grant_ref_t)s->val, &f, &d, &fr);
 	if (rc) {
 		out(" err%s", errname(rc));
 		return;
@@ -444,6 +448,56 @@ static void st_peek(const struct args *a)
 	for (unsigned int i = off; i < off + len; i++)
 		h = (h ^ ((uint8_t *)s->page)[i]) * 16777619u;
 	out(" fnv=%08x", h);
+}
+
+/* ---- a second domain ------------------------------------------------------- */
+
+static void st_dom_create(const struct args *a)
+{
+	struct sym *s = sym_new(defname(a), K_DOM);
+	int rc;
+
+	s->val = getnum(a, "id", 0);
+	rc = be->dom_create((domid_t)s->val, (unsigned int)getnum(a, "pages", 4));
+	out(" rc=%s", errname(rc));
+	s->live = rc == 0;
+}
+
+static void st_dom_destroy(const struct args *a)
+{
+	struct sym *s = getsym(a, "dom", K_DOM);
+
+	if (!s || !s->live)
+		die("dom_destroy dom=$d (live)");
+	out(" rc=%s", errname(be->dom_destroy((domid_t)s->val)));
+	s->live = false;
+}
+
+/* "dom_grant $x dom=$d ref=N page=P [to=0] [ro]" */
+static void st_dom_grant(const struct args *a)
+{
+	struct sym *d = getsym(a, "dom", K_DOM);
+	struct sym *s = sym_new(defname(a), K_XREF);
+	int rc;
+
+	if (!d)
+		die("dom_grant dom=$d");
+	s->dom = (domid_t)d->val;
+	s->val = getnum(a, "ref", 8);
+	rc = be->dom_grant(s->dom, (grant_ref_t)s->val, (unsigned int)getnum(a, "page", 0),
+			   (domid_t)getnum(a, "to", 0), has_word(a, "ro"), &s->frame, &s->page);
+	out(" rc=%s", errname(rc));
+	touch(s);
+}
+
+static void st_dom_ungrant(const struct args *a)
+{
+	struct sym *s = getsym(a, "ref", K_REF);
+
+	if (!s || s->kind != K_XREF)
+		die("dom_ungrant ref=$x");
+	out(" rc=%s", errname(be->dom_ungrant(s->dom, (grant_ref_t)s->val)));
+	touch(s);
 }
 
 static void st_query_size(const struct args *a)
@@ -568,7 +622,8 @@ static void st_map(struct args *ops, int n)
 			out(" dev=untouched");
 		else if (m[i].dev_bus_addr == 0)
 			out(" dev=0");
-		else if (r && r->kind == K_REF && m[i].dev_bus_addr == r->frame << 12)
+		else if (r && (r->kind == K_REF || r->kind == K_XREF) &&
+			 m[i].dev_bus_addr == r->frame << 12)
 			out(" dev=frame(%s)", r->name);
 		else
 			out(" dev=other");
@@ -869,11 +924,13 @@ static void out_port(evtchn_port_t p)
 
 static void st_alloc_unbound(const struct args *a)
 {
-	struct sym *s = sym_new(defname(a), K_PORT);
+	domid_t dom = (domid_t)getnum(a, "dom", DOMID_SELF);
+	/* a port of another domain (made for it by privileged dom0) */
+	struct sym *s = sym_new(defname(a), dom == DOMID_SELF || dom == 0 ? K_PORT : K_XPORT);
 	struct evtchn_alloc_unbound *au = hb(0);
 	long rc;
 
-	au->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
+	au->dom = dom;
 	au->remote_dom = (domid_t)getnum(a, "remote", 0);
 	rc = be->event_channel_op(EVTCHNOP_alloc_unbound, au);
 	out(" ret=%s", errname(rc));
@@ -952,7 +1009,7 @@ static evtchn_port_t portarg(const struct args *a, struct sym **sp)
 
 	if (v && v[0] == '$') {
 		s = sym_find(v);
-		if (!s || (s->kind != K_PORT && s->kind != K_EVDEV))
+		if (!s || (s->kind != K_PORT && s->kind != K_EVDEV && s->kind != K_XPORT))
 			die("%s is not a port", v);
 	}
 	if (sp)
@@ -999,7 +1056,10 @@ static void st_status(const struct args *a)
 		break;
 	case EVTCHNSTAT_interdomain:
 		out(" rdom=%u rport=", es->u.interdomain.dom);
-		out_port(es->u.interdomain.port);
+		if (es->u.interdomain.dom == 0)
+			out_port(es->u.interdomain.port);
+		else
+			out("%s", sym_name(K_XPORT, K_XPORT, es->u.interdomain.port));
 		break;
 	case EVTCHNSTAT_virq:
 		out(" virq=%u", es->u.virq);
@@ -1181,6 +1241,11 @@ static void cleanup(void)
 			be->grant_free((grant_ref_t)syms[i].val, syms[i].page);
 			syms[i].live = false;
 		}
+	for (unsigned int i = 0; i < nsyms; i++)
+		if (syms[i].live && syms[i].kind == K_DOM) {
+			be->dom_destroy((domid_t)syms[i].val);
+			syms[i].live = false;
+		}
 	nsyms = 0;
 }
 
@@ -1240,6 +1305,14 @@ static void step(char *text)
 		st_map(ops, n);
 	else if (!strcmp(op, "unmap"))
 		st_unmap(ops, n);
+	else if (!strcmp(op, "dom_create"))
+		st_dom_create(&ops[0]);
+	else if (!strcmp(op, "dom_destroy"))
+		st_dom_destroy(&ops[0]);
+	else if (!strcmp(op, "dom_grant"))
+		st_dom_grant(&ops[0]);
+	else if (!strcmp(op, "dom_ungrant"))
+		st_dom_ungrant(&ops[0]);
 	else if (!strcmp(op, "map_many"))
 		st_map_many(&ops[0]);
 	else if (!strcmp(op, "unmap_many"))
