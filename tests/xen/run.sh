@@ -41,6 +41,10 @@ if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 		fail "qemu-system-x86_64 is missing and apt-get install qemu-system-x86 failed (see $work/apt-qemu.log; no network or not root?)"
 fi
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+if [ -z "$kpkg" ]; then
+	# no apt lists: the kernel downloaded last time, if any
+	kpkg=$(ls "$cache"/debs/linux-image-[0-9]*-amd64_*.deb 2>/dev/null | tail -1 | sed 's|.*/||; s|_.*||')
+fi
 [ -n "$kpkg" ] || fail "cannot resolve linux-image-amd64 to a kernel package (apt-cache; run apt-get update?)"
 want="xen-hypervisor-4.17-amd64 $kpkg busybox-static"
 for p in $want; do
@@ -76,7 +80,7 @@ scendir=${XGNT_XEN_SCENARIOS:-$here/scenarios}
 scen=$(ls "$scendir"/*.scn)
 gcc -static -O2 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-D__XEN_INTERFACE_VERSION__=__XEN_LATEST_INTERFACE_VERSION__ \
-	"$here/runner.c" "$here/backend_xen.c" -o "$work/xgnt-xen-runner" ||
+	"$here/runner.c" "$here/steps_gnttab.c" "$here/steps_evtchn.c" "$here/backend_xen.c" -o "$work/xgnt-xen-runner" ||
 	fail "building the static real-Xen runner (gcc -static, libxen-dev headers)"
 ird=$work/initramfs
 rm -rf "$ird"

@@ -5,7 +5,7 @@
  * prints one record line per step. Refs, ports, handles and frames are
  * named symbolically so the records of real Xen and xgnt compare with diff.
  */
-#include "backend.h"
+#include "runner.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -14,27 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SYMS 64
-#define MAX_ARGS 16
-#define MAX_BATCH 8
-#define SENT16 0x5a5au
-#define SENT32 0x5a5a5a5au
-#define SENT64 0x5a5a5a5a5a5a5a5aull
-
-enum kind { K_NONE, K_REF, K_PORT, K_EVDEV, K_HANDLE, K_DEVMAP, K_XREF, K_DOM, K_XPORT };
-
-struct sym {
-	char name[24];
-	enum kind kind;
-	bool live;          /* needs cleanup at scenario end */
-	domid_t dom;        /* K_XREF: the granting domain */
-	uint64_t val;       /* ref, port, handle */
-	uint64_t frame;     /* K_REF: the granted frame; K_HANDLE: dev_bus_addr */
-	void *page;         /* K_REF: the page; K_DEVMAP: cookie */
-	void *addr;         /* K_DEVMAP: mapped address */
-};
-
-static const struct backend *be = &backend_impl;
+const struct backend *be = &backend_impl;
 static struct sym syms[MAX_SYMS];
 static unsigned int nsyms;
 static const char *prefix = "";
@@ -44,7 +24,7 @@ static int nsteps;
 static const char *cur_file;
 static int cur_line;
 
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,7 +36,7 @@ static void die(const char *fmt, ...)
 	exit(2);
 }
 
-static void out(const char *fmt, ...)
+void out(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,7 +61,7 @@ static void flush_line(void)
 
 /* ---- names of numbers ---------------------------------------------------- */
 
-static const char *errname(long rc)
+const char *errname(long rc)
 {
 	static char buf[32];
 	static const struct { int e; const char *n; } t[] = {
@@ -108,7 +88,7 @@ static const char *errname(long rc)
 	return buf;
 }
 
-static const char *stname(int16_t st)
+const char *stname(int16_t st)
 {
 	static const char *n[] = {
 		"okay", "general_error", "bad_domain", "bad_gntref", "bad_handle",
@@ -123,7 +103,7 @@ static const char *stname(int16_t st)
 	return buf;
 }
 
-static void out_flags(uint16_t f)
+void out_flags(uint16_t f)
 {
 	static const char *n[16] = {
 		NULL, NULL, "ro", "rd", "wr", "pwt", "pcd", "pat", "subpage",
@@ -143,7 +123,7 @@ static void out_flags(uint16_t f)
 
 /* ---- symbols --------------------------------------------------------------- */
 
-static struct sym *sym_find(const char *name)
+struct sym *sym_find(const char *name)
 {
 	for (unsigned int i = 0; i < nsyms; i++)
 		if (!strcmp(syms[i].name, name))
@@ -151,7 +131,7 @@ static struct sym *sym_find(const char *name)
 	return NULL;
 }
 
-static struct sym *sym_new(const char *name, enum kind k)
+struct sym *sym_new(const char *name, enum kind k)
 {
 	struct sym *s = sym_find(name);
 
@@ -170,7 +150,7 @@ static struct sym *sym_new(const char *name, enum kind k)
 
 /* The name of value v of kind k (or of kind k2), "?" if none; a live
  * symbol first (a closed port's number may be reused by a later one). */
-static const char *sym_name(enum kind k, enum kind k2, uint64_t v)
+const char *sym_name(enum kind k, enum kind k2, uint64_t v)
 {
 	const char *dead = "?";
 
@@ -186,11 +166,6 @@ static const char *sym_name(enum kind k, enum kind k2, uint64_t v)
 
 /* ---- arguments ----------------------------------------------------------- */
 
-struct args {
-	int n;
-	char *key[MAX_ARGS];
-	char *val[MAX_ARGS];   /* NULL for a bare word */
-};
 
 static void split(char *s, struct args *a)
 {
@@ -210,7 +185,7 @@ static void split(char *s, struct args *a)
 	}
 }
 
-static const char *get(const struct args *a, const char *key)
+const char *get(const struct args *a, const char *key)
 {
 	for (int i = 0; i < a->n; i++)
 		if (a->val[i] && !strcmp(a->key[i], key))
@@ -218,7 +193,7 @@ static const char *get(const struct args *a, const char *key)
 	return NULL;
 }
 
-static bool has_word(const struct args *a, const char *w)
+bool has_word(const struct args *a, const char *w)
 {
 	for (int i = 1; i < a->n; i++)
 		if (!a->val[i] && !strcmp(a->key[i], w))
@@ -227,7 +202,7 @@ static bool has_word(const struct args *a, const char *w)
 }
 
 /* The first bare word after the op: the name a step defines. */
-static const char *defname(const struct args *a)
+const char *defname(const struct args *a)
 {
 	for (int i = 1; i < a->n; i++)
 		if (!a->val[i] && a->key[i][0] == '$')
@@ -237,7 +212,7 @@ static const char *defname(const struct args *a)
 }
 
 /* A number: decimal/hex literal, SELF, or $sym (its value). */
-static uint64_t num(const char *v)
+uint64_t num(const char *v)
 {
 	char *end;
 	uint64_t x;
@@ -259,14 +234,14 @@ static uint64_t num(const char *v)
 	return x;
 }
 
-static uint64_t getnum(const struct args *a, const char *key, uint64_t dflt)
+uint64_t getnum(const struct args *a, const char *key, uint64_t dflt)
 {
 	const char *v = get(a, key);
 
 	return v ? num(v) : dflt;
 }
 
-static struct sym *getsym(const struct args *a, const char *key, enum kind k)
+struct sym *getsym(const struct args *a, const char *key, enum kind k)
 {
 	const char *v = get(a, key);
 	struct sym *s;
@@ -279,7 +254,7 @@ static struct sym *getsym(const struct args *a, const char *key, enum kind k)
 	return s;
 }
 
-static uint32_t mapflags(const char *v)
+uint32_t mapflags(const char *v)
 {
 	uint32_t f = 0;
 	char buf[128], *tok, *save;
@@ -313,7 +288,7 @@ static uint32_t mapflags(const char *v)
 static struct sym *touched[MAX_BATCH * 2];
 static int ntouched;
 
-static void touch(struct sym *s)
+void touch(struct sym *s)
 {
 	if (!s || (s->kind != K_REF && s->kind != K_XREF))
 		return;
@@ -344,7 +319,7 @@ static void out_touched(void)
 }
 
 /* A ref argument: $sym (touched) or a literal. */
-static grant_ref_t refarg(const struct args *a, const char *key)
+grant_ref_t refarg(const struct args *a, const char *key)
 {
 	const char *v = get(a, key);
 
@@ -353,843 +328,12 @@ static grant_ref_t refarg(const struct args *a, const char *key)
 	return (grant_ref_t)num(v);
 }
 
-static void *hb(unsigned int i)
+void *hb(unsigned int i)
 {
 	void *p = be->hbuf(i);
 
 	memset(p, 0x5a, 4096);
 	return p;
-}
-
-/* ---- grant-table steps ------------------------------------------------------ */
-
-static void st_grant(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_REF);
-	grant_ref_t ref;
-	void *page;
-	uint16_t f;
-	domid_t d;
-	int rc = be->grant_alloc((domid_t)getnum(a, "to", 0), has_word(a, "ro"), &ref, &page);
-
-	if (rc) {
-		out(" %s err%s", s->name, errname(rc));
-		return;
-	}
-	s->val = ref;
-	s->page = page;
-	s->live = true;
-	rc = be->entry(ref, &f, &d, &s->frame);
-	out(" %s ok", s->name);
-	if (rc)
-		out(" entry=err%s", errname(rc));
-	else {
-		out(" flags=");
-		out_flags(f);
-		out(" domid=%u", d);
-	}
-}
-
-static void st_ungrant(const struct args *a)
-{
-	struct sym *s = getsym(a, "ref", K_REF);
-	int rc;
-
-	if (!s)
-		die("ungrant ref=$r");
-	rc = be->grant_free((grant_ref_t)s->val, s->page);
-	s->live = false;
-	out(" rc=%s", errname(rc));
-	touch(s);
-}
-
-static void st_entry(const struct args *a)
-{
-	struct sym *s = getsym(a, "ref", K_REF);
-	uint16_t f;
-	domid_t d;
-	uint64_t fr;
-	int rc;
-
-	if (!s)
-		die("entry ref=$r");
-	rc = s->kind == K_XREF ? be->dom_entry(s->dom, (grant_ref_t)s->val, &f, &d, &fr) :
-				 be->entry((grant_ref_t)s->val, &f, &d, &fr);
-	if (rc) {
-		out(" err%s", errname(rc));
-		return;
-	}
-	out(" flags=");
-	out_flags(f);
-	out(" domid=%u frame=%s", d, fr == s->frame ? "same" : "changed");
-}
-
-static void st_fill(const struct args *a)
-{
-	struct sym *s = getsym(a, "ref", K_REF);
-	unsigned int seed = (unsigned int)getnum(a, "seed", 1);
-
-	if (!s || !s->page)
-		die("fill ref=$r");
-	for (unsigned int i = 0; i < 4096; i++)
-		((uint8_t *)s->page)[i] = (uint8_t)(i * 7 + seed * 13 + (i >> 8));
-	out(" ok");
-}
-
-static void st_peek(const struct args *a)
-{
-	struct sym *s = getsym(a, "ref", K_REF);
-	unsigned int off = (unsigned int)getnum(a, "off", 0);
-	unsigned int len = (unsigned int)getnum(a, "len", 4096);
-	uint32_t h = 2166136261u;
-
-	if (!s || !s->page || off + len > 4096)
-		die("peek ref=$r off= len=");
-	for (unsigned int i = off; i < off + len; i++)
-		h = (h ^ ((uint8_t *)s->page)[i]) * 16777619u;
-	out(" fnv=%08x", h);
-}
-
-/* ---- a second domain ------------------------------------------------------- */
-
-static void st_dom_create(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_DOM);
-	int rc;
-
-	s->val = getnum(a, "id", 0);
-	rc = be->dom_create((domid_t)s->val, (unsigned int)getnum(a, "pages", 4));
-	out(" rc=%s", errname(rc));
-	s->live = rc == 0;
-}
-
-static void st_dom_destroy(const struct args *a)
-{
-	struct sym *s = getsym(a, "dom", K_DOM);
-
-	if (!s || !s->live)
-		die("dom_destroy dom=$d (live)");
-	out(" rc=%s", errname(be->dom_destroy((domid_t)s->val)));
-	s->live = false;
-}
-
-/* "dom_grant $x dom=$d ref=N page=P [to=0] [ro]" */
-static void st_dom_grant(const struct args *a)
-{
-	struct sym *d = getsym(a, "dom", K_DOM);
-	struct sym *s = sym_new(defname(a), K_XREF);
-	int rc;
-
-	if (!d)
-		die("dom_grant dom=$d");
-	s->dom = (domid_t)d->val;
-	s->val = getnum(a, "ref", 8);
-	rc = be->dom_grant(s->dom, (grant_ref_t)s->val, (unsigned int)getnum(a, "page", 0),
-			   (domid_t)getnum(a, "to", 0), has_word(a, "ro"), &s->frame, &s->page);
-	out(" rc=%s", errname(rc));
-	touch(s);
-}
-
-static void st_dom_ungrant(const struct args *a)
-{
-	struct sym *s = getsym(a, "ref", K_REF);
-
-	if (!s || s->kind != K_XREF)
-		die("dom_ungrant ref=$x");
-	out(" rc=%s", errname(be->dom_ungrant(s->dom, (grant_ref_t)s->val)));
-	touch(s);
-}
-
-static void st_query_size(const struct args *a)
-{
-	struct gnttab_query_size *q = hb(0);
-	long rc;
-
-	q->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	rc = be->grant_table_op(GNTTABOP_query_size, q, (unsigned int)getnum(a, "count", 1));
-	out(" ret=%s", errname(rc));
-	if (q->status == (int16_t)SENT16)
-		out(" st=untouched");
-	else
-		out(" st=%s", stname(q->status));
-	if (q->nr_frames == SENT32)
-		out(" nr_frames=untouched");
-	else
-		out(" nr_frames=%u", q->nr_frames);
-	if (q->max_nr_frames == SENT32)
-		out(" max=untouched");
-	else
-		out(" max=%u", q->max_nr_frames);
-}
-
-static void out_frames(const uint64_t *f, unsigned int n, size_t size)
-{
-	unsigned int w = 0;
-
-	for (unsigned int i = 0; i < n && i < 64; i++) {
-		uint64_t v = size == 8 ? f[i] : ((const uint32_t *)f)[i];
-
-		if (v != (size == 8 ? SENT64 : SENT32))
-			w++;
-	}
-	out(" frames_written=%u", w);
-}
-
-static void st_setup_table(const struct args *a)
-{
-	struct gnttab_setup_table *st = hb(0);
-	xen_pfn_t *frames = hb(1);
-	long rc;
-
-	st->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	st->nr_frames = (uint32_t)getnum(a, "nr", 1);
-	set_xen_guest_handle(st->frame_list, frames);
-	rc = be->grant_table_op(GNTTABOP_setup_table, st, (unsigned int)getnum(a, "count", 1));
-	out(" ret=%s st=%s", errname(rc),
-	    st->status == (int16_t)SENT16 ? "untouched" : stname(st->status));
-	out_frames(frames, st->nr_frames, sizeof(xen_pfn_t));
-}
-
-static void st_get_status_frames(const struct args *a)
-{
-	struct gnttab_get_status_frames *gs = hb(0);
-	uint64_t *frames = hb(1);
-	long rc;
-
-	gs->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	gs->nr_frames = (uint32_t)getnum(a, "nr", 1);
-	set_xen_guest_handle(gs->frame_list, frames);
-	rc = be->grant_table_op(GNTTABOP_get_status_frames, gs, 1);
-	out(" ret=%s st=%s", errname(rc),
-	    gs->status == (int16_t)SENT16 ? "untouched" : stname(gs->status));
-	out_frames(frames, gs->nr_frames, 8);
-}
-
-static void st_get_version(const struct args *a)
-{
-	struct gnttab_get_version *gv = hb(0);
-	long rc;
-
-	gv->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	rc = be->grant_table_op(GNTTABOP_get_version, gv, (unsigned int)getnum(a, "count", 1));
-	out(" ret=%s", errname(rc));
-	if (gv->version == SENT32)
-		out(" version=untouched");
-	else
-		out(" version=%u", gv->version);
-}
-
-static void st_set_version(const struct args *a)
-{
-	struct gnttab_set_version *sv = hb(0);
-	long rc;
-
-	sv->version = (uint32_t)getnum(a, "v", 1);
-	rc = be->grant_table_op(GNTTABOP_set_version, sv, (unsigned int)getnum(a, "count", 1));
-	out(" ret=%s version=%u", errname(rc), sv->version);
-}
-
-/* "map ref=$r dom=0 flags=dev,ro handle=$h ; ref=..." batches. */
-static void st_map(struct args *ops, int n)
-{
-	struct gnttab_map_grant_ref *m = hb(0);
-	struct sym *hs[MAX_BATCH] = { 0 };
-	long rc;
-
-	for (int i = 0; i < n; i++) {
-		const char *h = get(&ops[i], "handle");
-
-		m[i].host_addr = getnum(&ops[i], "host", 0);
-		m[i].flags = mapflags(get(&ops[i], "flags"));
-		m[i].ref = refarg(&ops[i], "ref");
-		m[i].dom = (domid_t)getnum(&ops[i], "dom", 0);
-		if (h)
-			hs[i] = sym_new(h, K_HANDLE);
-	}
-	rc = be->grant_table_op(GNTTABOP_map_grant_ref, m, (unsigned int)n);
-	out(" ret=%s", errname(rc));
-	for (int i = 0; i < n; i++) {
-		struct sym *r = sym_find(get(&ops[i], "ref") ? get(&ops[i], "ref") : "");
-
-		out(" [st=%s", m[i].status == (int16_t)SENT16 ? "untouched" : stname(m[i].status));
-		if (m[i].handle == SENT32)
-			out(" handle=untouched");
-		else if (m[i].status == GNTST_okay)
-			out(" handle=%s", hs[i] ? hs[i]->name : "new");
-		else
-			out(" handle=written");
-		if (m[i].dev_bus_addr == SENT64)
-			out(" dev=untouched");
-		else if (m[i].dev_bus_addr == 0)
-			out(" dev=0");
-		else if (r && (r->kind == K_REF || r->kind == K_XREF) &&
-			 m[i].dev_bus_addr == r->frame << 12)
-			out(" dev=frame(%s)", r->name);
-		else
-			out(" dev=other");
-		out("]");
-		if (hs[i] && m[i].status == GNTST_okay) {
-			hs[i]->val = m[i].handle;
-			hs[i]->frame = m[i].dev_bus_addr;
-			hs[i]->live = true;
-		}
-	}
-}
-
-/* "map_many ref= dom= flags= n=": n single maps of one entry; records how
- * many succeeded and the first failure. The handles are the runner's own
- * (unmap_many, or the scenario's end, unmaps them). */
-#define MANY 1024
-static struct { grant_handle_t h; uint64_t dev; } many[MANY];
-static unsigned int nmany;
-
-static void st_map_many(const struct args *a)
-{
-	struct gnttab_map_grant_ref *m = hb(0);
-	unsigned int n = (unsigned int)getnum(a, "n", 1), ok = 0, i;
-	int16_t first_fail = GNTST_okay;
-	long rc = 0;
-
-	for (i = 0; i < n && nmany < MANY; i++) {
-		memset(m, 0x5a, sizeof(*m));
-		m->host_addr = 0;
-		m->flags = mapflags(get(a, "flags"));
-		m->ref = refarg(a, "ref");
-		m->dom = (domid_t)getnum(a, "dom", 0);
-		rc = be->grant_table_op(GNTTABOP_map_grant_ref, m, 1);
-		if (rc)
-			break;
-		if (m->status != GNTST_okay) {
-			first_fail = m->status;
-			break;
-		}
-		many[nmany].h = m->handle;
-		many[nmany].dev = m->dev_bus_addr;
-		nmany++;
-		ok++;
-	}
-	out(" ret=%s okay=%u", errname(rc), ok);
-	if (first_fail != GNTST_okay)
-		out(" then=%s", stname(first_fail));
-}
-
-static unsigned int unmap_many(void)
-{
-	struct gnttab_unmap_grant_ref *u = hb(1);
-	unsigned int ok = 0;
-
-	while (nmany) {
-		nmany--;
-		u->handle = many[nmany].h;
-		u->host_addr = 0;
-		u->dev_bus_addr = many[nmany].dev;
-		if (be->grant_table_op(GNTTABOP_unmap_grant_ref, u, 1) == 0 &&
-		    u->status == GNTST_okay)
-			ok++;
-	}
-	return ok;
-}
-
-static void st_unmap_many(const struct args *a)
-{
-	if (get(a, "ref"))
-		refarg(a, "ref");
-	out(" okay=%u", unmap_many());
-}
-
-static void st_unmap(struct args *ops, int n)
-{
-	struct gnttab_unmap_grant_ref *u = hb(0);
-	struct sym *hs[MAX_BATCH] = { 0 };
-	long rc;
-
-	for (int i = 0; i < n; i++) {
-		const char *dev = get(&ops[i], "dev");
-
-		hs[i] = getsym(&ops[i], "handle", K_HANDLE);
-		u[i].handle = (grant_handle_t)num(get(&ops[i], "handle"));
-		u[i].host_addr = getnum(&ops[i], "host", 0);
-		if (dev && !strcmp(dev, "same"))
-			u[i].dev_bus_addr = hs[i] ? hs[i]->frame : 0;
-		else
-			u[i].dev_bus_addr = getnum(&ops[i], "dev", 0);
-		if (get(&ops[i], "ref"))
-			refarg(&ops[i], "ref");
-	}
-	rc = be->grant_table_op(GNTTABOP_unmap_grant_ref, u, (unsigned int)n);
-	out(" ret=%s", errname(rc));
-	for (int i = 0; i < n; i++) {
-		out(" [st=%s]", u[i].status == (int16_t)SENT16 ? "untouched" : stname(u[i].status));
-		if (hs[i] && u[i].status == GNTST_okay)
-			hs[i]->live = false;
-	}
-}
-
-static void st_unmap_and_replace(const struct args *a)
-{
-	struct gnttab_unmap_and_replace *u = hb(0);
-	struct sym *h = getsym(a, "handle", K_HANDLE);
-	long rc;
-
-	u->handle = (grant_handle_t)num(get(a, "handle"));
-	u->host_addr = getnum(a, "host", 0);
-	u->new_addr = getnum(a, "new", 0);
-	if (get(a, "ref"))
-		refarg(a, "ref");
-	rc = be->grant_table_op(GNTTABOP_unmap_and_replace, u, 1);
-	out(" ret=%s [st=%s]", errname(rc),
-	    u->status == (int16_t)SENT16 ? "untouched" : stname(u->status));
-	(void)h;   /* a handle stays live: nothing said it is gone */
-}
-
-/* One end of a copy: gref=$r | gmfn=$r (the frame granted by $r) | gmfn=N */
-static void copy_end(const struct args *a, const char *p, struct gnttab_copy *c, bool src)
-{
-	char k[16];
-	const char *v;
-	uint64_t off, dom;
-
-	snprintf(k, sizeof(k), "%sgref", p);
-	v = get(a, k);
-	snprintf(k, sizeof(k), "%soff", p);
-	off = getnum(a, k, 0);
-	snprintf(k, sizeof(k), "%sdom", p);
-	dom = getnum(a, k, 0);
-	if (v) {
-		snprintf(k, sizeof(k), "%sgref", p);
-		if (src) {
-			c->source.u.ref = refarg(a, k);
-			c->flags |= GNTCOPY_source_gref;
-		} else {
-			c->dest.u.ref = refarg(a, k);
-			c->flags |= GNTCOPY_dest_gref;
-		}
-	} else {
-		uint64_t fr;
-
-		snprintf(k, sizeof(k), "%sgmfn", p);
-		v = get(a, k);
-		if (!v)
-			die("copy: %sgref or %sgmfn", p, p);
-		if (v[0] == '$') {
-			struct sym *s = getsym(a, k, K_REF);
-
-			fr = s->frame;
-			touch(s);
-		} else {
-			fr = num(v);
-		}
-		if (src)
-			c->source.u.gmfn = fr;
-		else
-			c->dest.u.gmfn = fr;
-	}
-	if (src) {
-		c->source.offset = (uint16_t)off;
-		c->source.domid = (domid_t)dom;
-	} else {
-		c->dest.offset = (uint16_t)off;
-		c->dest.domid = (domid_t)dom;
-	}
-}
-
-static void st_copy(struct args *ops, int n)
-{
-	struct gnttab_copy *c = hb(0);
-	long rc;
-
-	for (int i = 0; i < n; i++) {
-		c[i].flags = 0;
-		copy_end(&ops[i], "s", &c[i], true);
-		copy_end(&ops[i], "d", &c[i], false);
-		c[i].len = (uint16_t)getnum(&ops[i], "len", 0);
-		if (get(&ops[i], "flags"))
-			c[i].flags = (uint16_t)getnum(&ops[i], "flags", 0);
-	}
-	rc = be->grant_table_op(GNTTABOP_copy, c, (unsigned int)n);
-	out(" ret=%s", errname(rc));
-	for (int i = 0; i < n; i++)
-		out(" [st=%s]", c[i].status == (int16_t)SENT16 ? "untouched" : stname(c[i].status));
-}
-
-static void st_swap(struct args *ops, int n)
-{
-	gnttab_swap_grant_ref_t *s = hb(0);
-	long rc;
-
-	for (int i = 0; i < n; i++) {
-		s[i].ref_a = refarg(&ops[i], "a");
-		s[i].ref_b = refarg(&ops[i], "b");
-	}
-	rc = be->grant_table_op(GNTTABOP_swap_grant_ref, s, (unsigned int)n);
-	out(" ret=%s", errname(rc));
-	for (int i = 0; i < n; i++)
-		out(" [st=%s]", s[i].status == (int16_t)SENT16 ? "untouched" : stname(s[i].status));
-}
-
-/* Only with frames that cannot be given away: Xen steals the page before
- * it looks at the destination. */
-static void st_transfer(const struct args *a)
-{
-	struct gnttab_transfer *t = hb(0);
-	long rc;
-
-	t->mfn = getnum(a, "mfn", 0);
-	t->domid = (domid_t)getnum(a, "dom", 0);
-	t->ref = refarg(a, "ref");
-	rc = be->grant_table_op(GNTTABOP_transfer, t, 1);
-	out(" ret=%s [st=%s]", errname(rc),
-	    t->status == (int16_t)SENT16 ? "untouched" : stname(t->status));
-}
-
-static void st_cache_flush(const struct args *a)
-{
-	struct gnttab_cache_flush *cf = hb(0);
-	const char *r = get(a, "ref");
-	long rc;
-
-	memset(cf, 0, sizeof(*cf));
-	if (r)
-		cf->a.ref = refarg(a, "ref");
-	if (get(a, "addr")) {
-		/* addr=$r: the machine address of the page $r grants */
-		struct sym *s = getsym(a, "addr", K_REF);
-
-		cf->a.dev_bus_addr = s ? s->frame << 12 : getnum(a, "addr", 0);
-		touch(s);
-	}
-	cf->offset = (uint16_t)getnum(a, "off", 0);
-	cf->length = (uint16_t)getnum(a, "len", 0);
-	cf->op = (uint32_t)getnum(a, "op", 0);
-	rc = be->grant_table_op(GNTTABOP_cache_flush, cf, (unsigned int)getnum(a, "count", 1));
-	out(" ret=%s", errname(rc));
-}
-
-static void st_gnttab_raw(const struct args *a)
-{
-	void *p = hb(0);
-	long rc;
-
-	memset(p, 0, 4096);
-	rc = be->grant_table_op((unsigned int)getnum(a, "cmd", 0), p,
-				(unsigned int)getnum(a, "count", 1));
-	out(" ret=%s", errname(rc));
-}
-
-static void st_add_to_physmap(const struct args *a)
-{
-	struct xen_add_to_physmap *x = hb(0);
-	long rc;
-
-	memset(x, 0, sizeof(*x));
-	x->domid = (domid_t)getnum(a, "dom", DOMID_SELF);
-	x->space = (unsigned int)getnum(a, "space", XENMAPSPACE_grant_table);
-	x->idx = getnum(a, "idx", 0);
-	x->gpfn = getnum(a, "gpfn", 0);
-	rc = be->memory_op(XENMEM_add_to_physmap, x);
-	out(" ret=%s", errname(rc));
-}
-
-static void st_dev_map(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_DEVMAP);
-	grant_ref_t ref = refarg(a, "ref");
-	int rc = be->dev_map((domid_t)getnum(a, "dom", 0), ref, has_word(a, "ro"), &s->page,
-			     &s->addr);
-
-	out(" rc=%s", errname(rc));
-	s->live = rc == 0;
-}
-
-static void st_dev_unmap(const struct args *a)
-{
-	struct sym *s = getsym(a, "map", K_DEVMAP);
-	int rc;
-
-	if (!s || !s->live)
-		die("dev_unmap map=$m (live)");
-	if (get(a, "ref"))
-		refarg(a, "ref");
-	rc = be->dev_unmap(s->page);
-	s->live = false;
-	out(" rc=%s", errname(rc));
-}
-
-/* ---- event-channel steps ---------------------------------------------------- */
-
-static void out_port(evtchn_port_t p)
-{
-	out("%s", sym_name(K_PORT, K_EVDEV, p));
-}
-
-static void st_alloc_unbound(const struct args *a)
-{
-	domid_t dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	/* a port of another domain (made for it by privileged dom0) */
-	struct sym *s = sym_new(defname(a), dom == DOMID_SELF || dom == 0 ? K_PORT : K_XPORT);
-	struct evtchn_alloc_unbound *au = hb(0);
-	long rc;
-
-	au->dom = dom;
-	au->remote_dom = (domid_t)getnum(a, "remote", 0);
-	rc = be->event_channel_op(EVTCHNOP_alloc_unbound, au);
-	out(" ret=%s", errname(rc));
-	if (rc == 0) {
-		s->val = au->port;
-		s->live = true;
-		out(" port=%s", s->name);
-	} else {
-		out(" port=%s", au->port == SENT32 ? "untouched" : "written");
-	}
-}
-
-static void st_bind_interdomain(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_PORT);
-	struct evtchn_bind_interdomain *bi = hb(0);
-	long rc;
-
-	bi->remote_dom = (domid_t)getnum(a, "rdom", 0);
-	bi->remote_port = (evtchn_port_t)getnum(a, "rport", 0);
-	rc = be->event_channel_op(EVTCHNOP_bind_interdomain, bi);
-	out(" ret=%s", errname(rc));
-	if (rc == 0) {
-		s->val = bi->local_port;
-		s->live = true;
-		out(" port=%s", s->name);
-	} else {
-		out(" port=%s", bi->local_port == SENT32 ? "untouched" : "written");
-	}
-}
-
-static void st_bind_ipi(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_PORT);
-	struct evtchn_bind_ipi *bi = hb(0);
-	long rc;
-
-	bi->vcpu = (uint32_t)getnum(a, "vcpu", 0);
-	rc = be->event_channel_op(EVTCHNOP_bind_ipi, bi);
-	out(" ret=%s", errname(rc));
-	if (rc == 0) {
-		s->val = bi->port;
-		s->live = true;
-		out(" port=%s", s->name);
-	} else {
-		out(" port=%s", bi->port == SENT32 ? "untouched" : "written");
-	}
-}
-
-static void st_bind_virq(const struct args *a)
-{
-	struct evtchn_bind_virq *bv = hb(0);
-	long rc;
-
-	bv->virq = (uint32_t)getnum(a, "virq", 0);
-	bv->vcpu = (uint32_t)getnum(a, "vcpu", 0);
-	rc = be->event_channel_op(EVTCHNOP_bind_virq, bv);
-	out(" ret=%s", errname(rc));
-	if (rc == 0) {
-		/* never expected: dom0's kernel owns its virqs; give it back */
-		struct evtchn_close *c = hb(1);
-
-		c->port = bv->port;
-		be->event_channel_op(EVTCHNOP_close, c);
-		out(" port=new(closed)");
-	} else {
-		out(" port=%s", bv->port == SENT32 ? "untouched" : "written");
-	}
-}
-
-/* A port argument: $sym or literal; a closed $sym is not cleaned up. */
-static evtchn_port_t portarg(const struct args *a, struct sym **sp)
-{
-	const char *v = get(a, "port");
-	struct sym *s = NULL;
-
-	if (v && v[0] == '$') {
-		s = sym_find(v);
-		if (!s || (s->kind != K_PORT && s->kind != K_EVDEV && s->kind != K_XPORT))
-			die("%s is not a port", v);
-	}
-	if (sp)
-		*sp = s;
-	return (evtchn_port_t)num(v);
-}
-
-static void st_port_op(const struct args *a, int cmd)
-{
-	struct sym *s;
-	evtchn_port_t *p = hb(0);   /* close, send, unmask: just a port */
-	long rc;
-
-	*p = portarg(a, &s);
-	if (s && s->kind == K_EVDEV && cmd == EVTCHNOP_close)
-		die("raw close of a kernel-owned port");
-	rc = be->event_channel_op(cmd, p);
-	out(" ret=%s", errname(rc));
-	if (cmd == EVTCHNOP_close && rc == 0 && s)
-		s->live = false;
-}
-
-static void st_status(const struct args *a)
-{
-	static const char *states[] = { "closed", "unbound", "interdomain", "pirq", "virq",
-					"ipi" };
-	struct evtchn_status *es = hb(0);
-	long rc;
-
-	es->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	es->port = portarg(a, NULL);
-	rc = be->event_channel_op(EVTCHNOP_status, es);
-	out(" ret=%s", errname(rc));
-	if (rc)
-		return;
-	if (es->status < 6)
-		out(" %s", states[es->status]);
-	else
-		out(" status=%u", es->status);
-	out(" vcpu=%u", es->vcpu);
-	switch (es->status) {
-	case EVTCHNSTAT_unbound:
-		out(" rdom=%u", es->u.unbound.dom);
-		break;
-	case EVTCHNSTAT_interdomain:
-		out(" rdom=%u rport=", es->u.interdomain.dom);
-		if (es->u.interdomain.dom == 0)
-			out_port(es->u.interdomain.port);
-		else
-			out("%s", sym_name(K_XPORT, K_XPORT, es->u.interdomain.port));
-		break;
-	case EVTCHNSTAT_virq:
-		out(" virq=%u", es->u.virq);
-		break;
-	default:
-		break;
-	}
-}
-
-static void st_bind_vcpu(const struct args *a)
-{
-	struct evtchn_bind_vcpu *bv = hb(0);
-
-	bv->port = portarg(a, NULL);
-	bv->vcpu = (uint32_t)getnum(a, "vcpu", 0);
-	out(" ret=%s", errname(be->event_channel_op(EVTCHNOP_bind_vcpu, bv)));
-}
-
-static void st_set_priority(const struct args *a)
-{
-	struct evtchn_set_priority *sp = hb(0);
-
-	sp->port = portarg(a, NULL);
-	sp->priority = (uint32_t)getnum(a, "prio", 7);
-	out(" ret=%s", errname(be->event_channel_op(EVTCHNOP_set_priority, sp)));
-}
-
-static void st_ev_dom(const struct args *a, int cmd)
-{
-	struct evtchn_reset *r = hb(0);   /* reset and reset_cont: a domid */
-
-	r->dom = (domid_t)getnum(a, "dom", DOMID_SELF);
-	out(" ret=%s", errname(be->event_channel_op(cmd, r)));
-}
-
-static void st_init_control(const struct args *a)
-{
-	struct evtchn_init_control *ic = hb(0);
-
-	ic->control_gfn = getnum(a, "gfn", 0);
-	ic->offset = (uint32_t)getnum(a, "off", 0);
-	ic->vcpu = (uint32_t)getnum(a, "vcpu", 0);
-	out(" ret=%s", errname(be->event_channel_op(EVTCHNOP_init_control, ic)));
-}
-
-static void st_ev_raw(const struct args *a)
-{
-	void *p = hb(0);
-
-	memset(p, 0, 4096);
-	out(" ret=%s", errname(be->event_channel_op((int)getnum(a, "cmd", 0), p)));
-}
-
-static void st_evdev_unbound(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_EVDEV);
-	evtchn_port_t p;
-	int rc = be->ev_bind_unbound((domid_t)getnum(a, "remote", 0), &p);
-
-	out(" rc=%s", errname(rc));
-	if (!rc) {
-		s->val = p;
-		s->live = true;
-	}
-}
-
-static void st_evdev_interdomain(const struct args *a)
-{
-	struct sym *s = sym_new(defname(a), K_EVDEV);
-	evtchn_port_t p;
-	int rc = be->ev_bind_interdomain((domid_t)getnum(a, "rdom", 0),
-					 (evtchn_port_t)getnum(a, "rport", 0), &p);
-
-	out(" rc=%s", errname(rc));
-	if (!rc) {
-		s->val = p;
-		s->live = true;
-	}
-}
-
-static void st_evdev_notify(const struct args *a)
-{
-	out(" rc=%s", errname(be->ev_notify(portarg(a, NULL))));
-}
-
-static void st_evdev_unbind(const struct args *a)
-{
-	struct sym *s;
-	evtchn_port_t p = portarg(a, &s);
-	int rc;
-
-	if (!s || s->kind != K_EVDEV || !s->live)
-		die("evdev_unbind of a port not bound through the device");
-	rc = be->ev_unbind(p);
-	s->live = false;
-	out(" rc=%s", errname(rc));
-}
-
-static int cmp_names(const void *x, const void *y)
-{
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-static void st_evdev_poll(void)
-{
-	evtchn_port_t ports[64];
-	const char *names[64];
-	int n = be->ev_poll(ports, 64);
-
-	if (n < 0) {
-		out(" rc=%s", errname(n));
-		return;
-	}
-	for (int i = 0; i < n; i++)
-		names[i] = sym_name(K_EVDEV, K_EVDEV, ports[i]);
-	qsort(names, (size_t)n, sizeof(names[0]), cmp_names);
-	out(" fired=");
-	for (int i = 0; i < n; i++)
-		out("%s%s", i ? "," : "", names[i]);
-	if (!n)
-		out("none");
-}
-
-static void st_vcpu_op(const struct args *a)
-{
-	void *p = hb(0);
-
-	memset(p, 0, 4096);
-	out(" ret=%s", errname(be->vcpu_op((int)getnum(a, "cmd", VCPUOP_is_up),
-					  (unsigned int)getnum(a, "vcpu", 0), p)));
 }
 
 /* ---- scenarios ---------------------------------------------------------------- */
@@ -1249,6 +393,8 @@ static void cleanup(void)
 	nsyms = 0;
 }
 
+static const struct step *const tables[] = { gnttab_steps, evtchn_steps, NULL };
+
 static void step(char *text)
 {
 	struct args ops[MAX_BATCH];
@@ -1274,6 +420,8 @@ static void step(char *text)
 	for (int i = 1; i < n; i++) {
 		/* the op name of the first part, then this part's arguments */
 		split(parts[i], &ops[i]);
+		if (ops[i].n >= MAX_ARGS)
+			die("too many arguments");
 		memmove(&ops[i].key[1], &ops[i].key[0], sizeof(char *) * (size_t)ops[i].n);
 		memmove(&ops[i].val[1], &ops[i].val[0], sizeof(char *) * (size_t)ops[i].n);
 		ops[i].key[0] = (char *)op;
@@ -1281,102 +429,15 @@ static void step(char *text)
 		ops[i].n++;
 	}
 	out("%d %s", ++nsteps, op);
-	if (!strcmp(op, "grant"))
-		st_grant(&ops[0]);
-	else if (!strcmp(op, "ungrant"))
-		st_ungrant(&ops[0]);
-	else if (!strcmp(op, "entry"))
-		st_entry(&ops[0]);
-	else if (!strcmp(op, "fill"))
-		st_fill(&ops[0]);
-	else if (!strcmp(op, "peek"))
-		st_peek(&ops[0]);
-	else if (!strcmp(op, "query_size"))
-		st_query_size(&ops[0]);
-	else if (!strcmp(op, "setup_table"))
-		st_setup_table(&ops[0]);
-	else if (!strcmp(op, "get_status_frames"))
-		st_get_status_frames(&ops[0]);
-	else if (!strcmp(op, "get_version"))
-		st_get_version(&ops[0]);
-	else if (!strcmp(op, "set_version"))
-		st_set_version(&ops[0]);
-	else if (!strcmp(op, "map"))
-		st_map(ops, n);
-	else if (!strcmp(op, "unmap"))
-		st_unmap(ops, n);
-	else if (!strcmp(op, "dom_create"))
-		st_dom_create(&ops[0]);
-	else if (!strcmp(op, "dom_destroy"))
-		st_dom_destroy(&ops[0]);
-	else if (!strcmp(op, "dom_grant"))
-		st_dom_grant(&ops[0]);
-	else if (!strcmp(op, "dom_ungrant"))
-		st_dom_ungrant(&ops[0]);
-	else if (!strcmp(op, "map_many"))
-		st_map_many(&ops[0]);
-	else if (!strcmp(op, "unmap_many"))
-		st_unmap_many(&ops[0]);
-	else if (!strcmp(op, "unmap_and_replace"))
-		st_unmap_and_replace(&ops[0]);
-	else if (!strcmp(op, "copy"))
-		st_copy(ops, n);
-	else if (!strcmp(op, "swap"))
-		st_swap(ops, n);
-	else if (!strcmp(op, "transfer"))
-		st_transfer(&ops[0]);
-	else if (!strcmp(op, "cache_flush"))
-		st_cache_flush(&ops[0]);
-	else if (!strcmp(op, "gnttab_raw"))
-		st_gnttab_raw(&ops[0]);
-	else if (!strcmp(op, "add_to_physmap"))
-		st_add_to_physmap(&ops[0]);
-	else if (!strcmp(op, "dev_map"))
-		st_dev_map(&ops[0]);
-	else if (!strcmp(op, "dev_unmap"))
-		st_dev_unmap(&ops[0]);
-	else if (!strcmp(op, "alloc_unbound"))
-		st_alloc_unbound(&ops[0]);
-	else if (!strcmp(op, "bind_interdomain"))
-		st_bind_interdomain(&ops[0]);
-	else if (!strcmp(op, "bind_ipi"))
-		st_bind_ipi(&ops[0]);
-	else if (!strcmp(op, "bind_virq"))
-		st_bind_virq(&ops[0]);
-	else if (!strcmp(op, "send"))
-		st_port_op(&ops[0], EVTCHNOP_send);
-	else if (!strcmp(op, "close"))
-		st_port_op(&ops[0], EVTCHNOP_close);
-	else if (!strcmp(op, "unmask"))
-		st_port_op(&ops[0], EVTCHNOP_unmask);
-	else if (!strcmp(op, "status"))
-		st_status(&ops[0]);
-	else if (!strcmp(op, "bind_vcpu"))
-		st_bind_vcpu(&ops[0]);
-	else if (!strcmp(op, "set_priority"))
-		st_set_priority(&ops[0]);
-	else if (!strcmp(op, "reset"))
-		st_ev_dom(&ops[0], EVTCHNOP_reset);
-	else if (!strcmp(op, "init_control"))
-		st_init_control(&ops[0]);
-	else if (!strcmp(op, "ev_raw"))
-		st_ev_raw(&ops[0]);
-	else if (!strcmp(op, "evdev_unbound"))
-		st_evdev_unbound(&ops[0]);
-	else if (!strcmp(op, "evdev_interdomain"))
-		st_evdev_interdomain(&ops[0]);
-	else if (!strcmp(op, "evdev_notify"))
-		st_evdev_notify(&ops[0]);
-	else if (!strcmp(op, "evdev_unbind"))
-		st_evdev_unbind(&ops[0]);
-	else if (!strcmp(op, "evdev_poll"))
-		st_evdev_poll();
-	else if (!strcmp(op, "vcpu_op"))
-		st_vcpu_op(&ops[0]);
-	else
-		die("unknown step %s", op);
-	out_touched();
-	flush_line();
+	for (const struct step *const *t = tables; *t; t++)
+		for (const struct step *s = *t; s->name; s++)
+			if (!strcmp(s->name, op)) {
+				s->run(ops, n);
+				out_touched();
+				flush_line();
+				return;
+			}
+	die("unknown step %s", op);
 }
 
 static int run_file(const char *path)
