@@ -67,10 +67,12 @@ struct backend {
 	 */
 	int (*dom_create)(domid_t id, unsigned int pages);
 	int (*dom_destroy)(domid_t id);
-	/* Entry ref of domain id grants its page to domid to; *frame is the
-	 * frame written, *va the page as dom0 sees it. */
+	/* Entry ref of domain id grants its page to domid to, with flags
+	 * (GTF_permit_access [| GTF_readonly] by default: flags 0); *frame
+	 * is the frame written (the page's, unless *frame is not ~0 on
+	 * entry: then that one), *va the page as dom0 sees it. */
 	int (*dom_grant)(domid_t id, grant_ref_t ref, unsigned int page, domid_t to, bool ro,
-			 uint64_t *frame, void **va);
+			 uint16_t flags, uint64_t *frame, void **va);
 	int (*dom_entry)(domid_t id, grant_ref_t ref, uint16_t *flags, domid_t *domid,
 			 uint64_t *frame);
 	int (*dom_ungrant)(domid_t id, grant_ref_t ref);

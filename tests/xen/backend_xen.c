@@ -478,7 +478,7 @@ fail:
 }
 
 static int xen_dom_grant(domid_t id, grant_ref_t ref, unsigned int page, domid_t to, bool ro,
-			 uint64_t *frame, void **va)
+			 uint16_t flags, uint64_t *frame, void **va)
 {
 	struct xdom *x = find_dom(id);
 	grant_entry_v1_t *e;
@@ -486,11 +486,13 @@ static int xen_dom_grant(domid_t id, grant_ref_t ref, unsigned int page, domid_t
 	if (!x || page >= x->pages || ref >= 512)
 		return -EINVAL;
 	e = (grant_entry_v1_t *)x->gt + ref;
-	e->frame = (uint32_t)x->mfn[page];
+	if (*frame == ~(uint64_t)0)
+		*frame = x->mfn[page];
+	e->frame = (uint32_t)*frame;
 	e->domid = to;
-	__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (ro ? GTF_readonly : 0)),
-			 __ATOMIC_RELEASE);
-	*frame = x->mfn[page];
+	if (!flags)
+		flags = (uint16_t)(GTF_permit_access | (ro ? GTF_readonly : 0));
+	__atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
 	*va = (char *)x->ram + (size_t)page * 4096;
 	return 0;
 }

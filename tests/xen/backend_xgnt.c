@@ -369,7 +369,7 @@ static int x_dom_destroy(domid_t id)
 }
 
 static int x_dom_grant(domid_t id, grant_ref_t ref, unsigned int page, domid_t to, bool ro,
-		       uint64_t *frame, void **va)
+		       uint16_t flags, uint64_t *frame, void **va)
 {
 	struct xdom *x = find_dom(id);
 	grant_entry_v1_t *e;
@@ -377,11 +377,13 @@ static int x_dom_grant(domid_t id, grant_ref_t ref, unsigned int page, domid_t t
 	if (!x || page >= x->pages || ref >= 512)
 		return -EINVAL;
 	e = x->gt + ref;
-	*frame = xgnt_domain_pfn_to_mfn(x->d, page);
+	if (*frame == ~(uint64_t)0)
+		*frame = xgnt_domain_pfn_to_mfn(x->d, page);
 	e->frame = (uint32_t)*frame;
 	e->domid = to;
-	__atomic_store_n(&e->flags, (uint16_t)(GTF_permit_access | (ro ? GTF_readonly : 0)),
-			 __ATOMIC_RELEASE);
+	if (!flags)
+		flags = (uint16_t)(GTF_permit_access | (ro ? GTF_readonly : 0));
+	__atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
 	*va = xgnt_domain_va(x->d, (uint64_t)page << 12);
 	return 0;
 }

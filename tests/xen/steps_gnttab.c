@@ -119,7 +119,7 @@ static void st_dom_destroy(const struct args *a)
 	s->live = false;
 }
 
-/* "dom_grant $x dom=$d ref=N page=P [to=0] [ro]" */
+/* "dom_grant $x dom=$d ref=N page=P [to=0] [ro] [flags=GTF] [frame=$r|N]" */
 static void st_dom_grant(const struct args *a)
 {
 	struct sym *d = getsym(a, "dom", K_DOM);
@@ -130,8 +130,16 @@ static void st_dom_grant(const struct args *a)
 		die("dom_grant dom=$d");
 	s->dom = (domid_t)d->val;
 	s->val = getnum(a, "ref", 8);
+	/* frame=$r: the frame another grant names (not this domain's) */
+	s->frame = ~(uint64_t)0;
+	if (get(a, "frame")) {
+		struct sym *f = getsym(a, "frame", K_REF);
+
+		s->frame = f ? f->frame : getnum(a, "frame", 0);
+	}
 	rc = be->dom_grant(s->dom, (grant_ref_t)s->val, (unsigned int)getnum(a, "page", 0),
-			   (domid_t)getnum(a, "to", 0), has_word(a, "ro"), &s->frame, &s->page);
+			   (domid_t)getnum(a, "to", 0), has_word(a, "ro"),
+			   (uint16_t)getnum(a, "flags", 0), &s->frame, &s->page);
 	out(" rc=%s", errname(rc));
 	touch(s);
 }
