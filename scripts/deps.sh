@@ -4,7 +4,7 @@
 # Called by `make check`; safe to run again (does nothing when all present).
 set -eu
 
-PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin"
+PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin libxenmisc4.17 xenstore-utils"
 
 missing=""
 for p in $PKGS; do
@@ -12,7 +12,9 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	exec "$(dirname "$0")/fetch-debs.sh"
+fi
 
 echo "xgnt: installing missing packages:$missing"
 if [ "$(id -u)" -eq 0 ]; then
@@ -27,3 +29,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+exec "$(dirname "$0")/fetch-debs.sh"
