@@ -25,6 +25,7 @@ struct xenevtchn_handle {
 	pthread_mutex_t lock;        /* bound */
 	uint8_t *bound;              /* bitmap of the ports this handle bound */
 	uint32_t nr_bound_bits;
+	bool adopted;                /* fdopen: the daemon knows the ports */
 };
 
 static bool is_bound(struct xenevtchn_handle *h, evtchn_port_t port)
@@ -96,15 +97,35 @@ API xenevtchn_handle *xenevtchn_open(struct xentoollog_logger *logger, unsigned 
 	return h;
 }
 
-/* Adopting a handle across exec needs the daemon to find it by its fd:
- * not supported yet (docs/fidelity.md). */
+/* A handle inherited across exec: fd is its xenevtchn_fd; the daemon
+ * finds the handle by that pipe and hands it to this process. */
 API xenevtchn_handle *xenevtchn_fdopen(struct xentoollog_logger *logger, int fd,
 				       unsigned int open_flags)
 {
+	struct xenevtchn_handle *h;
+	int rc;
+
 	(void)logger;
-	(void)fd;
-	errno = open_flags ? EINVAL : EOPNOTSUPP;
-	return NULL;
+	if (open_flags) {
+		errno = EINVAL;
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rc = xgntc_open(&h->c, NULL, XGNTD_KIND_EVTCHN, XGNTD_DOMID_ALL, XGNTD_HELLO_ADOPT, fd,
+			NULL, NULL, 0);
+	if (rc) {
+		free(h);
+		errno = -rc;
+		return NULL;
+	}
+	h->pipe_r = fd;
+	h->adopted = true;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
 }
 
 API int xenevtchn_close(xenevtchn_handle *xce)
@@ -135,6 +156,11 @@ API int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 	struct xgntd_evtchn req = { .port = port };
 	int rc;
 
+	if (xce->adopted) {
+		long r = xgntc_call(&xce->c, XGNTD_EVTCHN_NOTIFY, &req, sizeof(req), NULL, 0, NULL);
+
+		return r < 0 ? fail(r) : 0;
+	}
 	if (!is_bound(xce, port))
 		return fail(-ENOTCONN);
 	rc = xgntc_post(&xce->c, XGNTD_EVTCHN_NOTIFY, &req, sizeof(req));

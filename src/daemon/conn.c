@@ -87,8 +87,8 @@ int conn_send(struct conn *c, uint32_t type, uint16_t seq, int32_t ret, const vo
 	return r < 0 ? -errno : 0;
 }
 
-static long hello(struct conn *c, const struct xgntd_hdr *h, const void *p, int *fds,
-		  unsigned int *nfds, struct xgntd_hello_reply *r)
+static long hello(struct conn *c, const struct xgntd_hdr *h, const void *p, int in_fd,
+		  int *fds, unsigned int *nfds, struct xgntd_hello_reply *r)
 {
 	const struct xgntd_hello *m = p;
 	struct dd *dd;
@@ -100,7 +100,10 @@ static long hello(struct conn *c, const struct xgntd_hdr *h, const void *p, int 
 		return -EPROTO;
 	if (m->version != XGNTD_VERSION)
 		return -EPROTONOSUPPORT;
-	if (m->kind < XGNTD_KIND_GNTDEV || m->kind > XGNTD_KIND_CTL || m->flags)
+	if (m->kind < XGNTD_KIND_GNTDEV || m->kind > XGNTD_KIND_CTL ||
+	    (m->flags & ~XGNTD_HELLO_ADOPT) ||
+	    ((m->flags & XGNTD_HELLO_ADOPT) != 0) != (in_fd >= 0) ||
+	    ((m->flags & XGNTD_HELLO_ADOPT) && m->kind != XGNTD_KIND_EVTCHN))
 		return -EINVAL;
 	dd = dd_find(c->dmn, m->domid);
 	if (!dd)
@@ -119,6 +122,10 @@ static long hello(struct conn *c, const struct xgntd_hdr *h, const void *p, int 
 		fds[(*nfds)++] = c->dmn->memfd;
 		break;
 	case XGNTD_KIND_EVTCHN:
+		if (in_fd >= 0) {
+			rc = evt_adopt(c, in_fd);
+			break;
+		}
 		rc = evt_hello(c, &fds[*nfds]);
 		if (!rc)
 			(*nfds)++;
@@ -138,7 +145,7 @@ static long hello(struct conn *c, const struct xgntd_hdr *h, const void *p, int 
 }
 
 /* One message; false when the connection must be closed. */
-static bool dispatch(struct conn *c, const struct xgntd_hdr *h, const void *p)
+static bool dispatch(struct conn *c, const struct xgntd_hdr *h, const void *p, int in_fd)
 {
 	static unsigned char out[XGNTD_MAX_MSG];
 	struct xgntd_hello_reply hr;
@@ -152,7 +159,7 @@ static bool dispatch(struct conn *c, const struct xgntd_hdr *h, const void *p)
 		if (h->type != XGNTD_HELLO)
 			return false;
 		memset(&hr, 0, sizeof(hr));
-		rc = hello(c, h, p, fds, &nfds, &hr);
+		rc = hello(c, h, p, in_fd, fds, &nfds, &hr);
 		if (rc == -EPROTO)
 			return false;
 		rc = conn_send(c, XGNTD_HELLO, h->seq, (int32_t)rc, rc ? NULL : &hr,
@@ -162,7 +169,7 @@ static bool dispatch(struct conn *c, const struct xgntd_hdr *h, const void *p)
 		return rc == 0;
 	}
 	/* A watching connection only listens; one HELLO per connection. */
-	if (h->type == XGNTD_HELLO || c->watching)
+	if (h->type == XGNTD_HELLO || c->watching || in_fd >= 0)
 		return false;
 	if (h->flags & ~XGNTD_F_NOREPLY)
 		return false;
@@ -210,12 +217,14 @@ void conn_input(struct conn *c)
 				     .msg_control = u.b, .msg_controllen = sizeof(u.b) };
 		struct xgntd_hdr h;
 		struct cmsghdr *cm;
-		bool had_fds = false;
+		int in_fd = -1, extra = 0;
+		bool ok;
 		ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		/* Descriptors a client sends are not asked for: closed. */
+		/* One descriptor may come with a HELLO (adopt); any other is
+		 * closed and ends the connection. */
 		for (cm = CMSG_FIRSTHDR(&mh); r > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
 			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
 				size_t k, n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -224,18 +233,31 @@ void conn_input(struct conn *c)
 					int fd;
 
 					memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-					close(fd);
+					if (in_fd < 0) {
+						in_fd = fd;
+					} else {
+						close(fd);
+						extra = 1;
+					}
 				}
-				had_fds = true;
 			}
 		}
-		if (r <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || had_fds ||
-		    (size_t)r < sizeof(h))
+		if (r <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || extra ||
+		    (size_t)r < sizeof(h)) {
+			if (in_fd >= 0)
+				close(in_fd);
 			goto close;
+		}
 		memcpy(&h, buf, sizeof(h));
-		if (h.len != (size_t)r - sizeof(h) || h.len > XGNTD_MAX_MSG || h.ret)
+		if (h.len != (size_t)r - sizeof(h) || h.len > XGNTD_MAX_MSG || h.ret) {
+			if (in_fd >= 0)
+				close(in_fd);
 			goto close;
-		if (!dispatch(c, &h, buf + sizeof(h)))
+		}
+		ok = dispatch(c, &h, buf + sizeof(h), in_fd);
+		if (in_fd >= 0)
+			close(in_fd);
+		if (!ok)
 			goto close;
 	}
 	return;

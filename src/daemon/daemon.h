@@ -106,6 +106,7 @@ struct daemon {
 	uint64_t nr_frames;
 	int epfd, lfd, sigfd;
 	const char *path;
+	ino_t sock_ino;              /* of the socket file we made */
 	struct dd *doms;
 	struct conn *conns;
 	unsigned int gntalloc_limit; /* per domain, Linux's gntalloc limit */
@@ -144,6 +145,7 @@ void gnt_release(struct conn *c);
 
 /* evt.c: evtchn handles */
 int evt_hello(struct conn *c, int *pipe_r);
+int evt_adopt(struct conn *c, int pipe_r);
 long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p);
 void evt_release(struct conn *c);
 struct evport *evt_port_get(struct dd *dd, evtchn_port_t port);

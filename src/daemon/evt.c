@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -85,6 +86,33 @@ int evt_hello(struct conn *c, int *pipe_r)
 	return 0;
 }
 
+/* xenevtchn_fdopen: take over the handle whose pipe pipe_r reads. */
+int evt_adopt(struct conn *c, int pipe_r)
+{
+	struct stat want, st;
+	struct conn *o;
+	struct evport *ep;
+
+	if (fstat(pipe_r, &want) < 0 || !S_ISFIFO(want.st_mode))
+		return -EINVAL;
+	for (o = c->dmn->conns; o; o = o->next) {
+		if (o == c || o->kind != XGNTD_KIND_EVTCHN || o->dd != c->dd || o->pipe_w < 0 ||
+		    fstat(o->pipe_w, &st) < 0 || st.st_ino != want.st_ino ||
+		    st.st_dev != want.st_dev)
+			continue;
+		for (ep = c->dd->ports; ep; ep = ep->next)
+			if (ep->owner == o)
+				ep->owner = c;
+		c->pipe_w = o->pipe_w;
+		c->nr_ports = o->nr_ports;
+		c->restrict_domid = o->restrict_domid;
+		o->pipe_w = -1;
+		o->nr_ports = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static long bound(struct conn *c, evtchn_port_t port)
 {
 	struct dd *dd = c->dd;
@@ -125,6 +153,8 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p)
 
 	if (h->len != sizeof(*req))
 		return -EINVAL;
+	if (c->pipe_w < 0)
+		return -EBADF;   /* its handle was adopted by another connection */
 	switch (h->type) {
 	case XGNTD_EVTCHN_BIND_UNBOUND: {
 		struct evtchn_alloc_unbound op = { .dom = DOMID_SELF };

@@ -284,6 +284,12 @@ int main(int argc, char **argv)
 	}
 	if (ep_add(dmn.epfd, dmn.lfd, &tag_listen))
 		goto out;
+	{
+		struct stat st;
+
+		if (stat(path, &st) == 0)
+			dmn.sock_ino = st.st_ino;
+	}
 	dlog(&dmn, "listening on %s", path);
 
 	while (!dmn.stop) {
@@ -329,8 +335,12 @@ out:
 		dd_destroy(&dmn, dd);
 	}
 	if (dmn.lfd >= 0) {
+		struct stat st;
+
 		close(dmn.lfd);
-		unlink(path);
+		/* Only our own socket: another daemon may have taken the path. */
+		if (stat(path, &st) == 0 && st.st_ino == dmn.sock_ino)
+			unlink(path);
 	}
 	if (dmn.m)
 		xgnt_machine_destroy(dmn.m);
