@@ -5,6 +5,8 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin"
+# xgnt-xenstored interop tests: Debian's unmodified xenstore clients
+PKGS="$PKGS xenstore-utils python3-pyxs libxenstore4"
 
 missing=""
 for p in $PKGS; do

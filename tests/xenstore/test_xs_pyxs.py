@@ -23,6 +23,7 @@ except ImportError:
     sys.exit(1)
 
 XSD = sys.argv[1]
+LOG = None
 HDR = struct.Struct("<IIiHH")            # struct xgntd_hdr
 HELLO = struct.Struct("<5I")             # struct xgntd_hello
 DOMINFO = struct.Struct("<6IQ6I3Q")      # struct xgntd_domain_info
@@ -123,7 +124,9 @@ def main():
     xs_sock, d_sock = os.path.join(tmp, "xs.sock"), os.path.join(tmp, "xgntd.sock")
     daemon = FakeDaemon(d_sock)
     daemon.start()
-    log = open(os.path.join(tmp, "log"), "w+")
+    global LOG
+    LOG = os.path.join(tmp, "log")
+    log = open(LOG, "w+")
     srv = subprocess.Popen([XSD, "--socket", xs_sock, "--xgnt-socket", d_sock, "-v"],
                            stderr=log)
     try:
@@ -149,7 +152,71 @@ def main():
         os.rmdir(tmp)
 
 
+def raw(xs_sock):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(xs_sock)
+    s.settimeout(5)
+    return s
+
+
+def recv_all(s):
+    """Everything until the server closes (fails after 5 s of silence)."""
+    data = b""
+    while True:
+        try:
+            chunk = s.recv(65536)
+        except ConnectionResetError:   # closed with our requests unread
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def hostile(xs_sock):
+    """Framing violations and a client that never reads, on raw sockets."""
+    hdr = struct.Struct("<4I")   # struct xsd_sockmsg
+    # a length over XENSTORE_PAYLOAD_MAX: dropped without a reply
+    s = raw(xs_sock)
+    s.sendall(hdr.pack(2, 1, 0, 4097))
+    check(recv_all(s) == b"", "len > 4096 must close the connection")
+    s.close()
+    # garbage then a valid request: every complete message gets a reply
+    s = raw(xs_sock)
+    s.sendall(hdr.pack(999, 7, 0, 3) + b"a\0b" + hdr.pack(2, 8, 0, 6) + b"domid\0")
+    got = b""
+    while len(got) < 2 * hdr.size + 7 + 1:
+        got += s.recv(4096)
+    t, rid, _, ln = hdr.unpack_from(got)
+    check((t, rid, got[hdr.size:hdr.size + ln]) == (16, 7, b"ENOSYS\0"), "unknown type")
+    t, rid, _, ln = hdr.unpack_from(got, hdr.size + ln)
+    check((t, rid) == (2, 8) and got.endswith(b"0"), "read after garbage")
+    s.close()
+    # a client that never reads: dropped once its queue passes the limit,
+    # while another client is still served
+    with Client(unix_socket_path=xs_sock) as c:
+        c.write(b"/big", b"v" * 4000)
+    s = raw(xs_sock)
+    req = hdr.pack(2, 1, 0, 5) + b"/big\0"
+    sent = 0
+    try:
+        for _ in range(3000):
+            s.sendall(req)
+            sent += 1
+    except OSError:
+        pass
+    with Client(unix_socket_path=xs_sock) as c:
+        check(c.read(b"/big") == b"v" * 4000, "others served meanwhile")
+    data = recv_all(s)
+    check(len(data) < sent * (hdr.size + 4000), "never-reading client was not cut off")
+    s.close()
+    with open(LOG) as f:
+        log = f.read()
+    check("payload length 4097, closing" in log, "log: oversized message")
+    check("output queue over 1048576 bytes, closing" in log, "log: queue limit")
+
+
 def run(xs_sock, daemon):
+    hostile(xs_sock)
     with Client(unix_socket_path=xs_sock) as c, Client(unix_socket_path=xs_sock) as c2:
         # store
         c.write(b"/py/a", b"1")
