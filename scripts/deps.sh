@@ -4,7 +4,11 @@
 # Called by `make check`; safe to run again (does nothing when all present).
 set -eu
 
-PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin libxenmisc4.17 xenstore-utils"
+PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin"
+# xgnt-xenstored interop tests: Debian's unmodified xenstore clients
+PKGS="$PKGS xenstore-utils python3-pyxs libxenstore4"
+# tests/interop: Debian's unmodified libxenvchan
+PKGS="$PKGS libxenmisc4.17"
 
 missing=""
 for p in $PKGS; do
