@@ -113,6 +113,23 @@ else
 	no "vchan-socket-proxy not found at $VSP (scripts/fetch-debs.sh)"
 fi
 
+# xgnt-xenstored follows xgntd's domains: a created domain gets its
+# /local/domain/<id>/domid, a destroyed one fires @releaseDomain and goes.
+"$X" domain create 7 --ram-mib 16 >/dev/null 2>&1 || no "xgnt domain create 7"
+for i in $(seq 100); do [ "$(xenstore-read /local/domain/7/domid 2>/dev/null)" = 7 ] && break; sleep 0.05; done
+[ "$(xenstore-read /local/domain/7/domid 2>/dev/null)" = 7 ] && ok "xenstore: /local/domain/7/domid after create" ||
+	no "xenstore: /local/domain/7/domid after create"
+xenstore-watch -n 2 @releaseDomain >"$T/watch.out" 2>&1 &
+wp=$!
+sleep 0.3
+"$X" domain destroy 7 >/dev/null 2>&1 || no "xgnt domain destroy 7"
+( sleep 5; kill $wp 2>/dev/null ) & guard=$!
+wait $wp; kill $guard 2>/dev/null
+[ "$(grep -c '^@releaseDomain' "$T/watch.out")" -ge 2 ] && ok "xenstore: @releaseDomain fired on destroy" ||
+	{ no "xenstore: @releaseDomain fired on destroy"; cat "$T/watch.out"; }
+for i in $(seq 100); do xenstore-read /local/domain/7/domid >/dev/null 2>&1 || break; sleep 0.05; done
+xenstore-read /local/domain/7/domid >/dev/null 2>&1 && no "xenstore: d7 removed" || ok "xenstore: d7 removed"
+
 # Nothing left behind: no grants, mappings or ports in any domain.
 sleep 0.5
 "$X" domain list >"$T/list" 2>&1
