@@ -173,8 +173,31 @@ void xsv_conn_error(struct xsv_conn *c, const struct xsd_sockmsg *req, int err);
 void xsv_conn_consumed(struct xsv_conn *c, size_t n);
 const char *xsv_errname(int err);
 
+/* One request in flight. */
+struct xsv_req {
+	struct xsv_server *s;
+	struct xsv_conn *c;           /* NULL: the server acting for itself */
+	const struct xsd_sockmsg *h;
+	char *data;                   /* NUL sentinel at data[len] */
+	uint32_t len;
+	struct xsv_tx *tx;            /* the view: NULL for the store itself */
+	uint32_t domid;
+	bool priv;
+};
+
 /* ops.c: one request; payload has a NUL sentinel at payload[hdr->len] */
 void xsv_dispatch(struct xsv_conn *c, const struct xsd_sockmsg *hdr, char *payload);
+
+/* view.c: the store side of requests; 0 or -errno (xenstored's names) */
+bool xsv_valid_chars(const char *s);
+int xsv_canonicalize(const struct xsv_req *r, const char *in, bool allow_special,
+		     char **out);
+int xsv_get_node(struct xsv_req *r, const char *path, unsigned int perm,
+		 struct xsv_node **out);
+int xsv_write_node(struct xsv_req *r, const char *path, const void *val,
+		   uint32_t vlen, bool mkdir);
+int xsv_rm_node(struct xsv_req *r, const char *path);
+int xsv_set_node_perms(struct xsv_req *r, const char *path, struct xsv_perms *perms);
 int xsv_write_as(struct xsv_server *s, uint32_t domid, const char *path,
 		 const char *value, const struct xsv_perms *perms);
 int xsv_rm_as(struct xsv_server *s, uint32_t domid, const char *path);
