@@ -28,6 +28,7 @@ void xsv_quota_defaults(struct xsv_quota *q)
 	*q = (struct xsv_quota){
 		.nodes = 1000, .watches = 128, .transactions = 10,
 		.node_size = 2048, .outstanding = 20, .perms = 5, .path_len = 2048,
+		.trans_nodes = 1024,
 	};
 }
 

@@ -231,7 +231,8 @@ int xsv_write_node(struct xsv_req *r, const char *path, const void *val,
 		   -ENOENT) {
 		return ret;
 	}
-	if (!r->priv && vlen > r->s->quota.node_size)
+	if (!r->priv && xsv_node_size(n, vlen, n ? n->perms.num
+			: nearest(r, path, NULL)->perms.num) >= r->s->quota.node_size)
 		return -ENOSPC;
 	if (n)
 		ret = touch(r, path, n);
@@ -313,6 +314,8 @@ int xsv_set_node_perms(struct xsv_req *r, const char *path, struct xsv_perms *pe
 		return ret;
 	if (!r->priv && perms->p[0].id != n->perms.p[0].id)
 		return -EPERM;
+	if (!r->priv && xsv_node_size(n, n->len, perms->num) >= r->s->quota.node_size)
+		return -ENOSPC;
 	if ((ret = xsv_perms_copy(&old, &n->perms)))
 		return ret;
 	if (path[0] != '@')

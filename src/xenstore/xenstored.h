@@ -26,7 +26,8 @@ struct xsv_quota {
 	unsigned int nodes;         /* 1000: nodes a domain owns (ENOSPC) */
 	unsigned int watches;       /* 128: watches of a domain (E2BIG) */
 	unsigned int transactions;  /* 10: open per connection (ENOSPC) */
-	unsigned int node_size;     /* 2048: value bytes of one node (ENOSPC) */
+	unsigned int node_size;     /* 2048: one node as xenstored stores it (ENOSPC) */
+	unsigned int trans_nodes;   /* 1024: nodes one transaction touches (ENOSPC) */
 	unsigned int outstanding;   /* 20: queued replies before reading pauses */
 	unsigned int perms;         /* 5: entries in one SET_PERMS (ENOSPC) */
 	unsigned int path_len;      /* 2048: path below /local/domain/<id>/ (EINVAL) */
@@ -81,6 +82,7 @@ struct xsv_tx {
 	unsigned int nr_acc, cap_acc;
 	struct xsv_event *ev;
 	unsigned int nr_ev, cap_ev;
+	unsigned int max_acc;       /* trans_nodes quota; 0: none (privileged) */
 };
 
 struct xsv_msg {
@@ -153,6 +155,7 @@ char *xsv_node_path(const struct xsv_node *n);
 char *xsv_path_join(const char *dir, const char *name);
 char *xsv_path_parent(const char *path);
 unsigned long xsv_count_owned(const struct xsv_node *n, uint32_t domid);
+size_t xsv_node_size(const struct xsv_node *n, uint32_t vlen, unsigned int nperms);
 int xsv_perms_copy(struct xsv_perms *dst, const struct xsv_perms *src);
 void xsv_perms_free(struct xsv_perms *p);
 int xsv_perms_set1(struct xsv_perms *p, uint32_t owner, uint32_t dflt);
