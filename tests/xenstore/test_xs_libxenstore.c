@@ -202,6 +202,13 @@ int main(int argc, char **argv)
 	}
 	h2 = xs_open(0);
 	CHECK(h2);
+	{	/* vchan-socket-proxy opens read-only: same socket */
+		struct xs_handle *ro = xs_open(XS_OPEN_READONLY);
+
+		CHECK(ro);
+		expect(ro, "/local/domain/0/name", "Domain-0");
+		xs_close(ro);
+	}
 
 	/* relative paths: this process is dom0 */
 	expect(h1, "domid", "0");
