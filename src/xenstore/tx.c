@@ -238,7 +238,8 @@ int xsv_tx_end(struct xsv_conn *c, struct xsv_tx *tx, bool commit)
 		ret = -EAGAIN;
 		goto out;
 	}
-	qsort(tx->acc, tx->nr_acc, sizeof(*tx->acc), cmp_access);
+	if (tx->nr_acc)
+		qsort(tx->acc, tx->nr_acc, sizeof(*tx->acc), cmp_access);
 	for (unsigned int i = 0; i < tx->nr_acc; i++) {
 		int r;
 
