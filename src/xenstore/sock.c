@@ -107,8 +107,17 @@ static void do_accept(struct xsv_loop *l)
 		struct xsv_conn *c;
 		uint32_t domid;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* Out of descriptors: the pending client would wake us
+			 * forever; stop listening until a connection closes. */
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    epoll_ctl(l->ep, EPOLL_CTL_DEL, l->lfd, NULL) == 0) {
+				l->accept_off = true;
+				xsv_log(&l->srv, 0, "out of file descriptors: "
+					"not accepting until a client leaves");
+			}
 			return;   /* EAGAIN, or a client gone already */
+		}
 		if (peer_domid(&l->srv, fd, &domid) ||
 		    !(c = xsv_conn_new(&l->srv, fd, domid))) {
 			close(fd);
@@ -246,10 +255,13 @@ int xsv_loop_run(struct xsv_loop *l)
 			next = c->next;
 			if (!c->dead)
 				do_write(c);
-			if (c->dead)
-				close_conn(l, c);
-			else
+			if (!c->dead) {
 				set_mask(l, c);
+				continue;
+			}
+			close_conn(l, c);
+			if (l->accept_off && add_fd(l, l->lfd, &tag_listen) == 0)
+				l->accept_off = false;
 		}
 	}
 }
