@@ -234,7 +234,7 @@ int xsv_tx_end(struct xsv_conn *c, struct xsv_tx *tx, bool commit)
 	tx_unlink(c, tx);
 	if (!commit)
 		goto out;
-	if (conflicts(s, tx)) {
+	if (tx->failed || conflicts(s, tx)) {
 		ret = -EAGAIN;
 		goto out;
 	}

@@ -213,6 +213,8 @@ static int create_path(struct xsv_req *r, const char *path, struct xsv_node **ou
 	}
 	free(sofar);
 	*out = n;
+	if (ret && r->tx)
+		r->tx->failed = true;   /* some parents may exist already */
 	return ret;
 }
 
@@ -295,8 +297,11 @@ int xsv_rm_node(struct xsv_req *r, const char *path)
 	free(pp);
 	if (!ret)
 		ret = rm_walk(r, n, path, true);
-	if (ret)
+	if (ret) {
+		if (r->tx)
+			r->tx->failed = true;   /* events queued for a part */
 		return ret;
+	}
 	xsv_node_unlink(n);
 	xsv_node_free(n);
 	return 0;

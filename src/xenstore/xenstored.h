@@ -83,6 +83,7 @@ struct xsv_tx {
 	struct xsv_event *ev;
 	unsigned int nr_ev, cap_ev;
 	unsigned int max_acc;       /* trans_nodes quota; 0: none (privileged) */
+	bool failed;                /* an operation failed halfway: no commit */
 };
 
 struct xsv_msg {

@@ -118,6 +118,17 @@ static void test_quota_watches_tx_size_perms(void **state)
 	assert_int_equal(xs_r(d1, t[0], "data", NULL), ENOENT);
 	assert_int_equal(xs_r(d1, t[0], "other", NULL), ENOSPC);
 	assert_int_equal(xs_tx_end(d1, t[0], false), 0);
+	/* an RM that runs out halfway leaves the transaction unable to commit */
+	S.quota.trans_nodes = 1000;
+	for (i = 0; i < 5; i++) {
+		snprintf(tok, sizeof(tok), "tree/n%d", i);
+		assert_int_equal(xs_w(d1, 0, tok, "v"), 0);
+	}
+	S.quota.trans_nodes = 4;
+	assert_int_equal(xs_tx_start(d1, &t[0]), 0);
+	assert_int_equal(XS_ONE(d1, XS_RM, t[0], "tree"), ENOSPC);
+	assert_int_equal(xs_tx_end(d1, t[0], true), EAGAIN);
+	assert_int_equal(xs_r(d1, 0, "tree/n4", tok), 0);
 	/* path length below the domain's home */
 	S.quota.path_len = 20;
 	assert_int_equal(xs_w(d1, 0, "aaaaaaaaaaaaaaaaaaaaa", "v"), EINVAL);
