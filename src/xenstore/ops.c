@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "xenstored.h"
+
 static void reply(struct xsv_req *r, const void *data, size_t len)
 {
 	if (r->c)
