@@ -220,6 +220,10 @@ int main(int argc, char **argv)
 		const char *dpath = xgnt_opt ? xgnt_opt : getenv("XGNT_SOCKET");
 
 		l.dfd = xsv_domlink_open(dpath);
+		if (l.dfd >= 0 && (ret = xsv_domlink_start(&l.srv, l.dfd, 5000))) {
+			close(l.dfd);
+			l.dfd = ret;
+		}
 		if (l.dfd < 0) {
 			fprintf(stderr, "xgnt-xenstored: no xgntd at %s: %s%s\n", dpath,
 				strerror(-l.dfd), xgnt_opt ? "" : "; running standalone");

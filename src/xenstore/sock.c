@@ -266,11 +266,16 @@ int xsv_loop_run(struct xsv_loop *l)
 	}
 }
 
-/* Listens on path; a live server there is an error, a stale file is not. */
+/*
+ * Listens on path; a live server there is an error, a stale file is not.
+ * The socket is bound and listening under a temporary name first and then
+ * renamed into place, so a client that sees the file can connect.
+ */
 int xsv_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, probe;
+	char tmp[sizeof(sa.sun_path)];
+	int fd, probe, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -283,17 +288,26 @@ int xsv_listen(const char *path)
 		if (live)
 			return -EADDRINUSE;
 	}
-	unlink(path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= sizeof(tmp))
+		strcpy(tmp, path);   /* no room for a temporary name */
+	strcpy(sa.sun_path, tmp);
+	unlink(tmp);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-		int err = -errno;
-
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	if (listen(fd, 128) < 0 || (strcmp(tmp, path) && rename(tmp, path) < 0)) {
+		err = -errno;
+		unlink(tmp);
 		close(fd);
 		return err;
 	}
 	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
 }
 
 void xsv_loop_fini(struct xsv_loop *l)

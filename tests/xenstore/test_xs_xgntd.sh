@@ -36,7 +36,8 @@ DPID=$!
 waitfor "xgntd socket" test -S "$XGNT_SOCKET"
 "$XSD" -v 2>"$T/xs.log" &
 SPID=$!
-waitfor "xenstored" xenstore-read /local/domain/1/domid
+# ready when the socket appears, with the daemon's domains already in
+waitfor "xenstored socket" test -S "$XENSTORED_PATH"
 
 # domains that existed before the server started
 eq "$(xenstore-read /local/domain/1/domid)" 1 "dom1 domid"
