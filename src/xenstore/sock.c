@@ -75,8 +75,10 @@ static int peer_domid(struct xsv_server *s, int fd, uint32_t *domid)
 		if (strncmp(v, "XGNT_DOMID=", 11))
 			continue;
 		v += 11;
+		if (!*v)
+			break;   /* empty: as if absent, like the client library */
 		id = strtoul(v, &end, 10);
-		if (!*v || *end || *v == '-' || *v == '+' || id > XSV_DOMID_MAX) {
+		if (*v < '0' || *v > '9' || *end || id > XSV_DOMID_MAX) {
 			xsv_log(s, 0, "pid %d: bad XGNT_DOMID \"%s\", refused",
 				(int)cred.pid, v);
 			free(env);
