@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -84,7 +86,7 @@ static int handle(struct xsv_server *s, const uint8_t *buf, size_t len)
 				"HELLO" : "WATCH_DOMAINS", strerror(-h.ret));
 			return h.ret;
 		}
-		return 0;
+		return h.type == XGNTD_CTL_WATCH_DOMAINS;   /* 1: the list follows */
 	case XGNTD_CTL_EVENT_DOMAIN:
 		if (h.len < sizeof(di))
 			return -EPROTO;
@@ -101,46 +103,91 @@ static int handle(struct xsv_server *s, const uint8_t *buf, size_t len)
 	}
 }
 
+/* One datagram without waiting: 1 handled, 0 none there, or -errno. */
+static int input_one(struct xsv_server *s, int fd, bool *listed)
+{
+	static uint8_t buf[XGNTD_MAX_MSG];
+	char cbuf[CMSG_SPACE(8 * sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	int ret;
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+		       ? 0 : -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	/* ctl connections get no descriptors; close any that came */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fds[8];
+
+			if (nfd > 8)
+				nfd = 8;
+			memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
+			for (size_t i = 0; i < nfd; i++)
+				close(fds[i]);
+		}
+	}
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return -EPROTO;
+	ret = handle(s, buf, (size_t)n);
+	if (ret < 0) {
+		xsv_log(s, 0, "daemon link: bad message (%s), closing link",
+			strerror(-ret));
+		return ret;
+	}
+	if (ret == 1 && listed)
+		*listed = true;
+	return 1;
+}
+
 /* Reads what the daemon sent. 0, or -errno when the link is over. */
 int xsv_domlink_input(struct xsv_server *s, int fd)
 {
-	static uint8_t buf[XGNTD_MAX_MSG];
+	int ret;
 
-	for (;;) {
-		char cbuf[CMSG_SPACE(8 * sizeof(int))];
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = {
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-		};
-		ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-		int ret;
+	while ((ret = input_one(s, fd, NULL)) == 1)
+		;
+	return ret;
+}
 
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		/* ctl connections get no descriptors; close any that came */
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-				size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-				int fds[8];
+/*
+ * Before serving: waits (up to timeout_ms) for the WATCH_DOMAINS reply and
+ * takes in the domain list the daemon sends right behind it, so that the
+ * homes of existing domains are there when the socket appears.
+ */
+int xsv_domlink_start(struct xsv_server *s, int fd, int timeout_ms)
+{
+	bool listed = false;
+	int ret;
 
-				if (nfd > 8)
-					nfd = 8;
+	while (!listed) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-				memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
-				for (size_t i = 0; i < nfd; i++)
-					close(fds[i]);
-			}
-		}
-		if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-			return -EPROTO;
-		ret = handle(s, buf, (size_t)n);
-		if (ret) {
-			xsv_log(s, 0, "daemon link: bad message (%s), closing link",
-				strerror(-ret));
+		ret = poll(&pfd, 1, timeout_ms);
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+		if (ret == 0)
+			return -ETIMEDOUT;
+		while (!listed && (ret = input_one(s, fd, &listed)) == 1)
+			;
+		if (ret < 0)
 			return ret;
-		}
+	}
+	/* the list follows the reply: take what is there, and a little more */
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		ret = xsv_domlink_input(s, fd);
+		if (ret < 0)
+			return ret;
+		if (poll(&pfd, 1, 20) <= 0)
+			return 0;
 	}
 }

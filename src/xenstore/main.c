@@ -34,10 +34,12 @@ static void usage(FILE *f)
 "      --quota-nodes N       nodes a domain may own (1000)\n"
 "      --quota-watches N     watches of a domain (128)\n"
 "      --quota-transactions N  open transactions per connection (10)\n"
-"      --quota-node-size N   bytes of one node's value (2048)\n"
+"      --quota-node-size N   bytes of one node as xenstored counts them:\n"
+"                            24 + 8 per perm + value + child names (2048)\n"
 "      --quota-outstanding N unread replies before reading pauses (20)\n"
 "      --quota-perms N       entries of one permission list (5)\n"
 "      --quota-path-len N    path length below /local/domain/<id>/ (2048)\n"
+"      --quota-transaction-nodes N  nodes one transaction may touch (1024)\n"
 "      --max-output BYTES    queued output before a client is dropped (1048576)\n"
 "  -v, --verbose             log to stderr (twice: every request)\n"
 "  -h, --help                this text\n"
@@ -49,7 +51,7 @@ static void usage(FILE *f)
 
 enum {
 	OPT_QNODES = 256, OPT_QWATCH, OPT_QTX, OPT_QSIZE, OPT_QOUT, OPT_QPERMS,
-	OPT_QPATH, OPT_MAXOUT,
+	OPT_QPATH, OPT_QTXNODES, OPT_MAXOUT,
 };
 
 static int parse_uint(const char *s, unsigned long min, unsigned long max,
@@ -145,6 +147,7 @@ int main(int argc, char **argv)
 		{ "quota-outstanding", required_argument, NULL, OPT_QOUT },
 		{ "quota-perms", required_argument, NULL, OPT_QPERMS },
 		{ "quota-path-len", required_argument, NULL, OPT_QPATH },
+		{ "quota-transaction-nodes", required_argument, NULL, OPT_QTXNODES },
 		{ "max-output", required_argument, NULL, OPT_MAXOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -166,8 +169,13 @@ int main(int argc, char **argv)
 
 		if (num && parse_uint(optarg, c == OPT_MAXOUT ? 65536 : 1,
 				      c == OPT_MAXOUT ? (1ul << 30) : UINT_MAX, &v)) {
+			const char *name = "?";
+
+			for (const struct option *o = opts; o->name; o++)
+				if (o->val == c)
+					name = o->name;
 			fprintf(stderr, "xgnt-xenstored: bad number for --%s: \"%s\"\n",
-				opts[c - OPT_QNODES + 3].name, optarg);
+				name, optarg);
 			return 2;
 		}
 		switch (c) {
@@ -181,6 +189,7 @@ int main(int argc, char **argv)
 		case OPT_QOUT: q.outstanding = (unsigned int)v; break;
 		case OPT_QPERMS: q.perms = (unsigned int)v; break;
 		case OPT_QPATH: q.path_len = (unsigned int)v; break;
+		case OPT_QTXNODES: q.trans_nodes = (unsigned int)v; break;
 		case OPT_MAXOUT: maxout = v; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); return 0;
@@ -211,6 +220,10 @@ int main(int argc, char **argv)
 		const char *dpath = xgnt_opt ? xgnt_opt : getenv("XGNT_SOCKET");
 
 		l.dfd = xsv_domlink_open(dpath);
+		if (l.dfd >= 0 && (ret = xsv_domlink_start(&l.srv, l.dfd, 5000))) {
+			close(l.dfd);
+			l.dfd = ret;
+		}
 		if (l.dfd < 0) {
 			fprintf(stderr, "xgnt-xenstored: no xgntd at %s: %s%s\n", dpath,
 				strerror(-l.dfd), xgnt_opt ? "" : "; running standalone");

@@ -28,6 +28,7 @@ void xsv_quota_defaults(struct xsv_quota *q)
 	*q = (struct xsv_quota){
 		.nodes = 1000, .watches = 128, .transactions = 10,
 		.node_size = 2048, .outstanding = 20, .perms = 5, .path_len = 2048,
+		.trans_nodes = 1024,
 	};
 }
 
@@ -157,10 +158,14 @@ static struct xsv_node *find_owned(struct xsv_node *n, uint32_t domid)
 }
 
 /* Entries naming a dead domain must not pass to a later domain that
- * reuses its id (XSA-322); owned nodes are removed instead. */
+ * reuses its id (XSA-322); owned nodes are removed instead, but for the
+ * root, which cannot be: dom0 takes it over. */
 static void strip_perms(struct xsv_node *n, uint32_t domid)
 {
 	unsigned int j = 1;
+
+	if (n->perms.p[0].id == domid)
+		n->perms.p[0].id = 0;
 
 	for (unsigned int i = 1; i < n->perms.num; i++)
 		if (n->perms.p[i].id != domid)

@@ -75,8 +75,10 @@ static int peer_domid(struct xsv_server *s, int fd, uint32_t *domid)
 		if (strncmp(v, "XGNT_DOMID=", 11))
 			continue;
 		v += 11;
+		if (!*v)
+			break;   /* empty: as if absent, like the client library */
 		id = strtoul(v, &end, 10);
-		if (!*v || *end || *v == '-' || *v == '+' || id > XSV_DOMID_MAX) {
+		if (*v < '0' || *v > '9' || *end || id > XSV_DOMID_MAX) {
 			xsv_log(s, 0, "pid %d: bad XGNT_DOMID \"%s\", refused",
 				(int)cred.pid, v);
 			free(env);
@@ -107,8 +109,17 @@ static void do_accept(struct xsv_loop *l)
 		struct xsv_conn *c;
 		uint32_t domid;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* Out of descriptors: the pending client would wake us
+			 * forever; stop listening until a connection closes. */
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    epoll_ctl(l->ep, EPOLL_CTL_DEL, l->lfd, NULL) == 0) {
+				l->accept_off = true;
+				xsv_log(&l->srv, 0, "out of file descriptors: "
+					"not accepting until a client leaves");
+			}
 			return;   /* EAGAIN, or a client gone already */
+		}
 		if (peer_domid(&l->srv, fd, &domid) ||
 		    !(c = xsv_conn_new(&l->srv, fd, domid))) {
 			close(fd);
@@ -246,19 +257,27 @@ int xsv_loop_run(struct xsv_loop *l)
 			next = c->next;
 			if (!c->dead)
 				do_write(c);
-			if (c->dead)
-				close_conn(l, c);
-			else
+			if (!c->dead) {
 				set_mask(l, c);
+				continue;
+			}
+			close_conn(l, c);
+			if (l->accept_off && add_fd(l, l->lfd, &tag_listen) == 0)
+				l->accept_off = false;
 		}
 	}
 }
 
-/* Listens on path; a live server there is an error, a stale file is not. */
+/*
+ * Listens on path; a live server there is an error, a stale file is not.
+ * The socket is bound and listening under a temporary name first and then
+ * renamed into place, so a client that sees the file can connect.
+ */
 int xsv_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, probe;
+	char tmp[sizeof(sa.sun_path)];
+	int fd, probe, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -271,17 +290,26 @@ int xsv_listen(const char *path)
 		if (live)
 			return -EADDRINUSE;
 	}
-	unlink(path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= sizeof(tmp))
+		strcpy(tmp, path);   /* no room for a temporary name */
+	strcpy(sa.sun_path, tmp);
+	unlink(tmp);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
-		int err = -errno;
-
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	if (listen(fd, 128) < 0 || (strcmp(tmp, path) && rename(tmp, path) < 0)) {
+		err = -errno;
+		unlink(tmp);
 		close(fd);
 		return err;
 	}
 	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
 }
 
 void xsv_loop_fini(struct xsv_loop *l)

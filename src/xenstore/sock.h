@@ -9,6 +9,7 @@ struct xsv_loop {
 	struct xsv_server srv;
 	int ep, lfd, sfd;   /* epoll, listening socket, signalfd */
 	int dfd;            /* daemon link, -1 when standalone */
+	bool accept_off;    /* out of descriptors: not accepting for now */
 };
 
 /* A listening socket at path (fd) or -errno; -EADDRINUSE if a server

@@ -200,6 +200,20 @@ unsigned long xsv_count_owned(const struct xsv_node *n, uint32_t domid)
 	return c;
 }
 
+/*
+ * The size C xenstored checks against its node-size quota: its record
+ * header (generation, counts: 24 bytes), 8 bytes per permission, the value
+ * and the NUL-separated child names. n may be NULL (a node to create).
+ */
+size_t xsv_node_size(const struct xsv_node *n, uint32_t vlen, unsigned int nperms)
+{
+	size_t size = 24 + 8 * (size_t)nperms + vlen;
+
+	for (unsigned int i = 0; n && i < n->nr_child; i++)
+		size += strlen(n->child[i]->name) + 1;
+	return size;
+}
+
 /* Is child equal to parent or below it? "/" contains everything. */
 bool xsv_is_child(const char *child, const char *parent)
 {

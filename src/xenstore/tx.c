@@ -38,6 +38,8 @@ struct xsv_tx *xsv_tx_start(struct xsv_conn *c)
 		return NULL;
 	}
 	tx->id = next_id(c->srv);
+	if (!xsv_domid_priv(c->srv, c->domid))
+		tx->max_acc = c->srv->quota.trans_nodes;
 	tx->next = c->txs;
 	c->txs = tx;
 	c->nr_tx++;
@@ -100,6 +102,8 @@ int xsv_tx_access(struct xsv_tx *tx, const char *path, const struct xsv_node *n,
 			return 0;
 		}
 	}
+	if (tx->max_acc && tx->nr_acc >= tx->max_acc)
+		return -ENOSPC;
 	if (tx->nr_acc == tx->cap_acc) {
 		unsigned int cap = tx->cap_acc ? tx->cap_acc * 2 : 16;
 
@@ -230,11 +234,12 @@ int xsv_tx_end(struct xsv_conn *c, struct xsv_tx *tx, bool commit)
 	tx_unlink(c, tx);
 	if (!commit)
 		goto out;
-	if (conflicts(s, tx)) {
+	if (tx->failed || conflicts(s, tx)) {
 		ret = -EAGAIN;
 		goto out;
 	}
-	qsort(tx->acc, tx->nr_acc, sizeof(*tx->acc), cmp_access);
+	if (tx->nr_acc)
+		qsort(tx->acc, tx->nr_acc, sizeof(*tx->acc), cmp_access);
 	for (unsigned int i = 0; i < tx->nr_acc; i++) {
 		int r;
 

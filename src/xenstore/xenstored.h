@@ -26,7 +26,8 @@ struct xsv_quota {
 	unsigned int nodes;         /* 1000: nodes a domain owns (ENOSPC) */
 	unsigned int watches;       /* 128: watches of a domain (E2BIG) */
 	unsigned int transactions;  /* 10: open per connection (ENOSPC) */
-	unsigned int node_size;     /* 2048: value bytes of one node (ENOSPC) */
+	unsigned int node_size;     /* 2048: one node as xenstored stores it (ENOSPC) */
+	unsigned int trans_nodes;   /* 1024: nodes one transaction touches (ENOSPC) */
 	unsigned int outstanding;   /* 20: queued replies before reading pauses */
 	unsigned int perms;         /* 5: entries in one SET_PERMS (ENOSPC) */
 	unsigned int path_len;      /* 2048: path below /local/domain/<id>/ (EINVAL) */
@@ -81,6 +82,8 @@ struct xsv_tx {
 	unsigned int nr_acc, cap_acc;
 	struct xsv_event *ev;
 	unsigned int nr_ev, cap_ev;
+	unsigned int max_acc;       /* trans_nodes quota; 0: none (privileged) */
+	bool failed;                /* an operation failed halfway: no commit */
 };
 
 struct xsv_msg {
@@ -153,6 +156,7 @@ char *xsv_node_path(const struct xsv_node *n);
 char *xsv_path_join(const char *dir, const char *name);
 char *xsv_path_parent(const char *path);
 unsigned long xsv_count_owned(const struct xsv_node *n, uint32_t domid);
+size_t xsv_node_size(const struct xsv_node *n, uint32_t vlen, unsigned int nperms);
 int xsv_perms_copy(struct xsv_perms *dst, const struct xsv_perms *src);
 void xsv_perms_free(struct xsv_perms *p);
 int xsv_perms_set1(struct xsv_perms *p, uint32_t owner, uint32_t dflt);
@@ -173,8 +177,31 @@ void xsv_conn_error(struct xsv_conn *c, const struct xsd_sockmsg *req, int err);
 void xsv_conn_consumed(struct xsv_conn *c, size_t n);
 const char *xsv_errname(int err);
 
+/* One request in flight. */
+struct xsv_req {
+	struct xsv_server *s;
+	struct xsv_conn *c;           /* NULL: the server acting for itself */
+	const struct xsd_sockmsg *h;
+	char *data;                   /* NUL sentinel at data[len] */
+	uint32_t len;
+	struct xsv_tx *tx;            /* the view: NULL for the store itself */
+	uint32_t domid;
+	bool priv;
+};
+
 /* ops.c: one request; payload has a NUL sentinel at payload[hdr->len] */
 void xsv_dispatch(struct xsv_conn *c, const struct xsd_sockmsg *hdr, char *payload);
+
+/* view.c: the store side of requests; 0 or -errno (xenstored's names) */
+bool xsv_valid_chars(const char *s);
+int xsv_canonicalize(const struct xsv_req *r, const char *in, bool allow_special,
+		     char **out);
+int xsv_get_node(struct xsv_req *r, const char *path, unsigned int perm,
+		 struct xsv_node **out);
+int xsv_write_node(struct xsv_req *r, const char *path, const void *val,
+		   uint32_t vlen, bool mkdir);
+int xsv_rm_node(struct xsv_req *r, const char *path);
+int xsv_set_node_perms(struct xsv_req *r, const char *path, struct xsv_perms *perms);
 int xsv_write_as(struct xsv_server *s, uint32_t domid, const char *path,
 		 const char *value, const struct xsv_perms *perms);
 int xsv_rm_as(struct xsv_server *s, uint32_t domid, const char *path);

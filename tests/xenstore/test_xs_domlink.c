@@ -140,6 +140,44 @@ static void test_domains_come_and_go(void **state)
 	cl_free(d0);
 }
 
+/* Before serving, the server waits for the list of existing domains. */
+static void test_start_waits_for_the_list(void **state)
+{
+	struct xgntd_hello_reply hr = { .version = XGNTD_VERSION };
+	int link = xsv_domlink_open(path), dfd;
+
+	assert_true(link >= 0);
+	dfd = accept_link();
+	daemon_send(dfd, XGNTD_HELLO, 1, 0, &hr, sizeof(hr));
+	daemon_send(dfd, XGNTD_CTL_WATCH_DOMAINS, 2, 0, NULL, 0);
+	send_domain(dfd, 3, 1, 0);
+	send_domain(dfd, 4, 1, 0);
+	assert_int_equal(xsv_domlink_start(&S, link, 1000), 0);
+	assert_non_null(xsv_domain_find(&S, 3));
+	assert_non_null(xsv_domain_find(&S, 4));
+	close(link);
+	close(dfd);
+
+	/* a daemon that never answers: a timeout, not a hang */
+	link = xsv_domlink_open(path);
+	assert_true(link >= 0);
+	dfd = accept_link();
+	daemon_send(dfd, XGNTD_HELLO, 1, 0, &hr, sizeof(hr));
+	assert_int_equal(xsv_domlink_start(&S, link, 100), -ETIMEDOUT);
+	close(link);
+	close(dfd);
+
+	/* one that refuses */
+	link = xsv_domlink_open(path);
+	assert_true(link >= 0);
+	dfd = accept_link();
+	daemon_send(dfd, XGNTD_HELLO, 1, 0, &hr, sizeof(hr));
+	daemon_send(dfd, XGNTD_CTL_WATCH_DOMAINS, 2, -EPERM, NULL, 0);
+	assert_int_equal(xsv_domlink_start(&S, link, 1000), -EPERM);
+	close(link);
+	close(dfd);
+}
+
 static void test_refused_and_closed(void **state)
 {
 	int link = xsv_domlink_open(path), dfd;
@@ -165,6 +203,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_domains_come_and_go, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_waits_for_the_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_and_closed, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

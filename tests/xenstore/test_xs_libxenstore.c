@@ -24,12 +24,18 @@
 		#c, errno, strerror(errno)); exit(1); } } while (0)
 
 static pid_t srv = -1;
+static char dir[] = "/tmp/xgnt-xs-lib.XXXXXX", sock[256];
 
-/* A failing CHECK must not leave the server holding ctest's pipes. */
+/* A failing CHECK must not leave the server holding ctest's pipes, nor
+ * its socket behind. */
 static void kill_server(void)
 {
-	if (srv > 0)
+	if (srv > 0) {
 		kill(srv, SIGKILL);
+		waitpid(srv, NULL, 0);
+	}
+	unlink(sock);
+	rmdir(dir);
 }
 
 static char *rd(struct xs_handle *h, xs_transaction_t t, const char *path)
@@ -138,7 +144,7 @@ static int vchan_client(const char *xs_path)
 }
 
 /* Runs this program as domain domid; its first output line in out. */
-static int as_domain(const char *self, const char *sock, unsigned int domid,
+static int as_domain(const char *self, const char *sockpath, unsigned int domid,
 		     const char *mode, const char *arg, char *out, size_t cap)
 {
 	char env_path[512], env_dom[32];
@@ -147,7 +153,7 @@ static int as_domain(const char *self, const char *sock, unsigned int domid,
 	pid_t pid;
 	ssize_t n;
 
-	snprintf(env_path, sizeof(env_path), "XENSTORED_PATH=%s", sock);
+	snprintf(env_path, sizeof(env_path), "XENSTORED_PATH=%s", sockpath);
 	snprintf(env_dom, sizeof(env_dom), "XGNT_DOMID=%u", domid);
 	CHECK(pipe(pfd) == 0);
 	pid = fork();
@@ -168,7 +174,7 @@ static int as_domain(const char *self, const char *sock, unsigned int domid,
 
 int main(int argc, char **argv)
 {
-	char dir[] = "/tmp/xgnt-xs-lib.XXXXXX", sock[256], out[256], name[64];
+	char out[256], name[64];
 	struct xs_permissions perms[2], *got;
 	struct xs_handle *h1, *h2;
 	unsigned int num;
@@ -202,6 +208,13 @@ int main(int argc, char **argv)
 	}
 	h2 = xs_open(0);
 	CHECK(h2);
+	{	/* vchan-socket-proxy opens read-only: same socket */
+		struct xs_handle *ro = xs_open(XS_OPEN_READONLY);
+
+		CHECK(ro);
+		expect(ro, "/local/domain/0/name", "Domain-0");
+		xs_close(ro);
+	}
 
 	/* relative paths: this process is dom0 */
 	expect(h1, "domid", "0");
@@ -308,7 +321,6 @@ int main(int argc, char **argv)
 	srv = -1;
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(access(sock, F_OK) != 0);
-	rmdir(dir);
 	printf("PASS: libxenstore against xgnt-xenstored\n");
 	return 0;
 }

@@ -30,6 +30,7 @@ static void test_quota_defaults(void **state)
 	assert_int_equal(S.quota.outstanding, 20);
 	assert_int_equal(S.quota.perms, 5);
 	assert_int_equal(S.quota.path_len, 2048);
+	assert_int_equal(S.quota.trans_nodes, 1024);
 }
 
 static void test_quota_nodes(void **state)
@@ -87,20 +88,47 @@ static void test_quota_watches_tx_size_perms(void **state)
 	assert_int_equal(xs_tx_start(d1, &t[0]), 0);
 	for (i = 4; i < 10; i++)
 		assert_int_equal(xs_tx_start(d0, &t[i]), 0);
-	/* node size */
+	/* node size as xenstored counts it: 24 + 8 per perm + value +
+	 * children; refused from the quota on (>=) */
 	S.quota.node_size = 100;
 	big = calloc(1, 200);
-	memset(big, 'x', 101);
+	memset(big, 'x', 68);   /* 24 + 8 + 68 = 100 */
 	assert_int_equal(xs_w(d1, 0, "big", big), ENOSPC);
-	big[100] = '\0';
+	big[67] = '\0';        /* 99 */
 	assert_int_equal(xs_w(d1, 0, "big", big), 0);
 	memset(big, 'x', 150);
 	assert_int_equal(xs_w(d0, 0, "/big", big), 0);
+	/* more perms make the node bigger too */
+	assert_int_equal(xs_setperms(d1, 0, "big", "n1 r2"), ENOSPC);
+	big[40] = '\0';
+	assert_int_equal(xs_w(d1, 0, "big", big), 0);
 	free(big);
+	S.quota.node_size = 2048;
 	/* permission list length */
 	assert_int_equal(xs_setperms(d1, 0, "big", "n1 r2 r3 r4 r5 r6"), ENOSPC);
 	assert_int_equal(xs_setperms(d1, 0, "big", "n1 r2 r3 r4 r5"), 0);
 	assert_int_equal(xs_setperms(d0, 0, "/big", "n0 r2 r3 r4 r5 r6 r7"), 0);
+	/* nodes one transaction touches */
+	S.quota.trans_nodes = 3;
+	assert_int_equal(xs_tx_end(d1, t[0], false), 0);
+	assert_int_equal(xs_tx_start(d1, &t[0]), 0);
+	assert_int_equal(xs_r(d1, t[0], "domid", tok), 0);
+	assert_int_equal(xs_r(d1, t[0], "big", NULL), 0);
+	assert_int_equal(xs_r(d1, t[0], "big", NULL), 0);   /* seen already */
+	assert_int_equal(xs_r(d1, t[0], "data", NULL), ENOENT);
+	assert_int_equal(xs_r(d1, t[0], "other", NULL), ENOSPC);
+	assert_int_equal(xs_tx_end(d1, t[0], false), 0);
+	/* an RM that runs out halfway leaves the transaction unable to commit */
+	S.quota.trans_nodes = 1000;
+	for (i = 0; i < 5; i++) {
+		snprintf(tok, sizeof(tok), "tree/n%d", i);
+		assert_int_equal(xs_w(d1, 0, tok, "v"), 0);
+	}
+	S.quota.trans_nodes = 4;
+	assert_int_equal(xs_tx_start(d1, &t[0]), 0);
+	assert_int_equal(XS_ONE(d1, XS_RM, t[0], "tree"), ENOSPC);
+	assert_int_equal(xs_tx_end(d1, t[0], true), EAGAIN);
+	assert_int_equal(xs_r(d1, 0, "tree/n4", tok), 0);
 	/* path length below the domain's home */
 	S.quota.path_len = 20;
 	assert_int_equal(xs_w(d1, 0, "aaaaaaaaaaaaaaaaaaaaa", "v"), EINVAL);

@@ -135,6 +135,7 @@ def main():
             raise daemon.error
         wait_socket(xs_sock)
         run(xs_sock, daemon)
+        out_of_fds(tmp)
         srv.send_signal(signal.SIGTERM)
         check(srv.wait(10) == 0, "exit status after SIGTERM")
         check(not os.path.exists(xs_sock), "socket left behind")
@@ -213,6 +214,51 @@ def hostile(xs_sock):
         log = f.read()
     check("payload length 4097, closing" in log, "log: oversized message")
     check("output queue over 1048576 bytes, closing" in log, "log: queue limit")
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime + stime
+
+
+def out_of_fds(tmp):
+    """With its descriptors used up, the server neither spins nor stops:
+    it accepts again when a client leaves."""
+    path = os.path.join(tmp, "fd.sock")
+    srv = subprocess.Popen(["/bin/sh", "-c", "ulimit -n 12; exec \"$0\" --socket \"$1\"",
+                            XSD, path], stderr=subprocess.PIPE)
+    held = []
+    try:
+        wait_socket(path)
+        while True:                    # fill the table until a client
+            s = raw(path)              # gets no answer: it waits in the
+            s.settimeout(1)            # backlog
+            held.append(s)
+            s.sendall(struct.pack("<4I", 2, 1, 0, 6) + b"domid\0")
+            try:
+                s.recv(64)
+            except socket.timeout:
+                break
+            check(len(held) < 20, "descriptor limit never reached")
+        waiting = held.pop()
+        waiting.close()
+        late = raw(path)
+        late.sendall(struct.pack("<4I", 2, 2, 0, 6) + b"domid\0")
+        t0 = cpu_ticks(srv.pid)
+        time.sleep(1)
+        spent = cpu_ticks(srv.pid) - t0
+        check(spent < os.sysconf("SC_CLK_TCK") // 4, "server spins: %d ticks in 1 s" % spent)
+        held.pop(0).close()            # one client leaves
+        got = late.recv(64)
+        check(got[:4] == struct.pack("<I", 2) and got.endswith(b"0"), "late client served")
+        late.close()
+    finally:
+        for s in held:
+            s.close()
+        srv.send_signal(signal.SIGTERM)
+        srv.wait(10)
+    check(b"out of file descriptors" in srv.stderr.read(), "log: out of descriptors")
 
 
 def run(xs_sock, daemon):

@@ -204,6 +204,7 @@ static void test_domain_release_cleans(void **state)
 	assert_int_equal(xs_w(d2, 0, "/shared/mine", "x"), 0);
 	assert_int_equal(xs_w(d0, 0, "/other", "y"), 0);
 	assert_int_equal(xs_setperms(d0, 0, "/other", "n0 r2"), 0);
+	assert_int_equal(xs_setperms(d0, 0, "/", "n2 r1"), 0);
 	assert_int_equal(xs_watch(d2, "/shared", "t"), 0);
 	assert_int_equal(xs_watch(d0, "@releaseDomain", "rel"), 0);
 	cl_drain(d0);
@@ -216,6 +217,8 @@ static void test_domain_release_cleans(void **state)
 	assert_int_equal(xs_r(d0, 0, "/shared/mine", out), ENOENT);
 	assert_int_equal(xs_getperms(d0, 0, "/other", out), 0);
 	assert_string_equal(out, "n0");
+	assert_int_equal(xs_getperms(d0, 0, "/", out), 0);
+	assert_string_equal(out, "n0 r1");
 	assert_null(d2->c->watches);
 	cl_free(d0);
 	cl_free(d2);

@@ -119,6 +119,10 @@ static void test_tx_errors(void **state)
 	assert_int_equal(cl_call_ok(a, XS_TRANSACTION_END, t, "T", 1), EINVAL);
 	/* still open after the bad ends */
 	assert_int_equal(xs_tx_end(a, t, false), 0);
+	/* a transaction that saw nothing commits (found by fuzzing: UB) */
+	assert_int_equal(xs_tx_start(a, &t), 0);
+	assert_int_equal(xs_w(a, t, "/bad//path", "x"), EINVAL);
+	assert_int_equal(xs_tx_end(a, t, true), 0);
 	/* set_perms inside a transaction (libxenvchan does this) */
 	assert_int_equal(xs_tx_start(a, &t), 0);
 	assert_int_equal(xs_w(a, t, "/v/ring-ref", "8"), 0);

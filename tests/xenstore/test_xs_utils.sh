@@ -24,12 +24,13 @@ fail() { echo "FAIL: $*"; [ -f "$T/log" ] && sed 's/^/  server: /' "$T/log"; exi
 eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
 
 export XENSTORED_PATH="$T/sock"
-wait_up() {   # until a client gets an answer
+wait_up() {   # the socket appears once the server accepts: no retries
 	i=0
-	until timeout 2 xenstore-read /local/domain/0/domid >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 100 ] || fail "server did not come up"
-		sleep 0.05
+	until [ -S "${XENSTORED_PATH:-$XENSTORED_RUNDIR/socket}" ]; do
+		i=$((i + 1)); [ $i -lt 200 ] || fail "server did not come up"
+		sleep 0.01
 	done
+	eq "$(timeout 5 xenstore-read /local/domain/0/domid)" 0 "first read"
 }
 
 "$XSD" --socket "$T/sock" --domains 1,2 2>"$T/log" &
@@ -63,10 +64,18 @@ XGNT_DOMID=1 xenstore-chmod -r data n1 r2
 eq "$(XGNT_DOMID=2 xenstore-read /local/domain/1/data/x)" secret "dom2 read after chmod"
 xenstore-ls -p /local/domain/1 | grep 'data = ""' | grep -q '(n1,r2)' ||
 	fail "xenstore-ls -p: $(xenstore-ls -p /local/domain/1)"
-if XGNT_DOMID=junk xenstore-read domid 2>/dev/null; then fail "bad XGNT_DOMID accepted"; fi
+for bad in junk " 1" -1 +1 1x 32752 99999999999; do
+	if XGNT_DOMID="$bad" xenstore-read domid 2>/dev/null; then
+		fail "bad XGNT_DOMID '$bad' accepted"
+	fi
+done
+eq "$(XGNT_DOMID=32751 xenstore-read /local/domain/0/name 2>&1 || true)" \
+	"xenstore-read: couldn't read path /local/domain/0/name" "highest domid acts unprivileged"
+eq "$(XGNT_DOMID= xenstore-read domid)" 0 "empty XGNT_DOMID (as absent)"
 
 # --- watches: once up front, then each change below the path
 xenstore-write /w ""
+: >"$T/watch"
 timeout 10 xenstore-watch -n 3 /w >"$T/watch" 2>&1 &
 WPID=$!
 i=0
