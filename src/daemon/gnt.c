@@ -108,6 +108,10 @@ static long gntdev_map(struct conn *c, const struct xgntd_hdr *h, const void *p,
 	if ((req->notify & XGNTD_NOTIFY_CLEAR_BYTE) &&
 	    req->notify_offset >= (uint64_t)req->count * PAGE)
 		return -ENOENT;
+	/* Linux's IOCTL_GNTDEV_SET_UNMAP_NOTIFY: no byte to clear in a
+	 * read-only map. */
+	if ((req->notify & XGNTD_NOTIFY_CLEAR_BYTE) && req->readonly)
+		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
