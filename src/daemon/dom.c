@@ -117,6 +117,7 @@ int dd_destroy(struct daemon *dmn, struct dd *dd)
 		dd->ports = ep->next;
 		free(ep);
 	}
+	free(dd->port_tab);
 	xgnt_guest_destroy(dd->g);
 	xgnt_domain_destroy(dd->d);
 	dd_notify_watchers(dmn, dd, false);
