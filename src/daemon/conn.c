@@ -269,5 +269,8 @@ void conn_close(struct conn *c)
 		epoll_ctl(dmn->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 	}
-	free(c);
+	c->fd = -1;
+	c->tag = 'x';   /* the current epoll batch may still name it */
+	c->next = dmn->dead_conns;
+	dmn->dead_conns = c;
 }

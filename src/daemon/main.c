@@ -310,10 +310,11 @@ int main(int argc, char **argv)
 				}
 			} else if (*(char *)p == 'c') {
 				conn_input((struct conn *)((char *)p - offsetof(struct conn, tag)));
-			} else {
+			} else if (*(char *)p == 'd') {
 				dd_events((struct dd *)((char *)p - offsetof(struct dd, tag)));
-			}
+			}   /* 'x': closed or destroyed earlier in this batch */
 		}
+		dmn_reap(&dmn);
 		dd_poll_deferred(&dmn);
 	}
 	status = 0;
@@ -328,6 +329,7 @@ out:
 			dd = dd->next;
 		dd_destroy(&dmn, dd);
 	}
+	dmn_reap(&dmn);
 	if (dmn.lfd >= 0) {
 		close(dmn.lfd);
 		unlink(path);
