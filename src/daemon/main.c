@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = dd_create(&dmn, &dom0);
+	if (rc)
+		fprintf(stderr, "xgntd: cannot create domain 0: %s\n", strerror(-rc));
 	for (i = 0; !rc && i < nr_doms; i++) {
 		rc = dd_create(&dmn, &doms[i]);
 		if (rc)
