@@ -48,7 +48,8 @@ static void send_msg(int fd, uint32_t type, uint16_t seq, uint16_t flags, const 
 	struct xgntd_hdr h = { .type = type, .len = len, .seq = seq, .flags = flags };
 
 	memcpy(buf, &h, HDR);
-	memcpy(buf + HDR, p, len);
+	if (len)
+		memcpy(buf + HDR, p, len);
 	assert_int_equal(raw_send(fd, buf, HDR + len), (ssize_t)(HDR + len));
 }
 
