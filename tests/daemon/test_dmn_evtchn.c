@@ -57,14 +57,21 @@ static void test_loopback(void **state)
 	assert_int_equal(xenevtchn_pending(ha), a);
 	assert_false(dfix_readable(fd, 50));
 	assert_int_equal(xenevtchn_unmask(ha, (evtchn_port_t)a), 0);
-	/* Several notifies while unmasked coalesce into one delivery. */
+	/* Three notifies in a row: the first delivery masks the port, the
+	 * others coalesce into its pending bit: one or two deliveries. */
 	assert_int_equal(xenevtchn_notify(hb, (evtchn_port_t)b), 0);
 	assert_int_equal(xenevtchn_notify(hb, (evtchn_port_t)b), 0);
 	assert_int_equal(xenevtchn_notify(hb, (evtchn_port_t)b), 0);
-	assert_true(dfix_readable(fd, 2000));
-	assert_int_equal(xenevtchn_pending(ha), a);
-	assert_int_equal(xenevtchn_unmask(ha, (evtchn_port_t)a), 0);
-	assert_false(dfix_readable(fd, 100));
+	{
+		int n = 0;
+
+		while (dfix_readable(fd, n ? 200 : 2000)) {
+			assert_int_equal(xenevtchn_pending(ha), a);
+			assert_int_equal(xenevtchn_unmask(ha, (evtchn_port_t)a), 0);
+			n++;
+		}
+		assert_true(n >= 1 && n <= 2);
+	}
 	/* a -> b */
 	assert_int_equal(xenevtchn_notify(ha, (evtchn_port_t)a), 0);
 	assert_true(dfix_readable(xenevtchn_fd(hb), 2000));
