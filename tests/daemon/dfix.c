@@ -210,6 +210,18 @@ int dfix_domains(struct xgntd_domain_info *out, unsigned int max)
 	return (int)(got / sizeof(*out));
 }
 
+long dfix_ctl(uint32_t type, const void *req, size_t len)
+{
+	struct xgntc c;
+	long rc = xgntc_open(&c, dfix.sock, XGNTD_KIND_CTL, 0, 0, -1, NULL, NULL, 0);
+
+	if (rc)
+		return rc;
+	rc = xgntc_call(&c, type, req, len, NULL, 0, NULL);
+	xgntc_close(&c);
+	return rc;
+}
+
 struct xgntd_domain_info dfix_domain(uint32_t domid)
 {
 	struct xgntd_domain_info list[16], none;

@@ -68,6 +68,8 @@ uint32_t ch_get_chk(int fd);      /* in children: exits on failure */
 /* The daemon's domain list (XGNTD_CTL_DOMAIN_LIST as domain 0): number of
  * domains or -errno. */
 int dfix_domains(struct xgntd_domain_info *out, unsigned int max);
+/* A control request as domain 0 (no reply payload): its ret. */
+long dfix_ctl(uint32_t type, const void *req, size_t len);
 /* One domain's entry; asserts it exists. */
 struct xgntd_domain_info dfix_domain(uint32_t domid);
 

@@ -328,6 +328,18 @@ static void test_virq(void **state)
 	/* bound again once unbound */
 	p = xenevtchn_bind_virq(h, VIRQ_DOM_EXC);
 	assert_true(p > 0);
+	assert_false(dfix_readable(xenevtchn_fd(h), 50));
+	/* A domain's destruction raises it, as Xen does for xenstored. */
+	{
+		struct xgntd_domid did = { .domid = 1 };
+		struct xgntd_domain_create dc = { .domid = 1 };
+
+		assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_DESTROY, &did, sizeof(did)), 0);
+		assert_true(dfix_readable(xenevtchn_fd(h), 2000));
+		assert_int_equal(xenevtchn_pending(h), p);
+		assert_int_equal(xenevtchn_unmask(h, (evtchn_port_t)p), 0);
+		assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_CREATE, &dc, sizeof(dc)), 0);
+	}
 	xenevtchn_close(h);
 }
 

@@ -507,6 +507,105 @@ static void test_destroy_with_queued_requests(void **state)
 	}
 }
 
+/* Domain 1: shares a page (0x3e) and binds to the parent's port. */
+static int child_victim(int fd, void *arg)
+{
+	xengntshr_handle *gs = xengntshr_open(NULL, 0);
+	xengnttab_handle *gt = xengnttab_open(NULL, 0);
+	xenevtchn_handle *e = xenevtchn_open(NULL, 0);
+	uint32_t remote = ch_get_chk(fd), pref = ch_get_chk(fd), ref;
+	uint8_t *s, *m;
+
+	(void)arg;
+	CHK(gs && gt && e);
+	bind_to_parent(e, remote);
+	s = xengntshr_share_pages(gs, 0, 1, &ref, 1);
+	CHK(s);
+	memset(s, 0x3e, PAGE);
+	m = xengnttab_map_grant_ref_notify(gt, 0, pref, PROT_READ | PROT_WRITE, 9, -1);
+	CHK(m);
+	CHK(ch_put(fd, ref) == 0);
+	/* its domain is destroyed under it: its handles fail from now */
+	CHK(ch_get_chk(fd) == 1);
+	errno = 0;
+	CHK(xengntshr_share_pages(gs, 0, 1, &ref, 1) == NULL && errno == EPIPE);
+	CHK(xenevtchn_bind_unbound_port(e, 0) == -1 && errno == EPIPE);
+	xengntshr_close(gs);
+	xengnttab_close(gt);
+	xenevtchn_close(e);
+	return 0;
+}
+
+/* The domain of a live process is destroyed: its handles end with it
+ * (its map's byte cleared), our mapping of its page stays readable until
+ * we unmap, our port to it turns unbound, and the domain can be created
+ * again from scratch. */
+static void test_domain_destroyed(void **state)
+{
+	struct xgntd_domid did = { .domid = 1 };
+	struct xgntd_domain_create dc = { .domid = 1 };
+	xengntshr_handle *gs = xengntshr_open(NULL, 0);
+	xengnttab_handle *gt = xengnttab_open(NULL, 0);
+	xenevtchn_handle *e = xenevtchn_open(NULL, 0);
+	struct xgntd_domain_info d0 = dfix_domain(0), d1;
+	uint32_t ref, pref, i;
+	uint8_t *m, *ps;
+	int port, fd;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(gs);
+	assert_non_null(gt);
+	assert_non_null(e);
+	port = xenevtchn_bind_unbound_port(e, 1);
+	assert_true(port > 0);
+	ps = xengntshr_share_pages(gs, 1, 1, &pref, 1);
+	assert_non_null(ps);
+	memset(ps, 0xf0, PAGE);
+	pid = dfix_child(1, child_victim, NULL, &fd);
+	assert_true(pid > 0);
+	assert_int_equal(ch_put(fd, (uint32_t)port), 0);
+	assert_int_equal(ch_put(fd, pref), 0);
+	assert_int_equal(ch_get(fd, &ref), 0);
+	m = xengnttab_map_grant_ref(gt, 1, ref, PROT_READ);
+	assert_non_null(m);
+	assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_DESTROY, &did, sizeof(did)), 0);
+	assert_int_equal(ps[9], 0);          /* its map went with its handle */
+	assert_int_equal(ps[8], 0xf0);
+	for (i = 0; i < PAGE; i++)
+		assert_int_equal(m[i], 0x3e);
+	assert_int_equal(xenevtchn_notify(e, (evtchn_port_t)port), 0);
+	assert_int_equal(ch_put(fd, 1), 0);
+	assert_int_equal(dfix_wait(pid), 0);
+	close(fd);
+	/* Xen: a dead domain whose frames others still map is a zombie
+	 * that keeps its domid; the ref maps no more. */
+	assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_CREATE, &dc, sizeof(dc)), -EEXIST);
+	errno = 0;
+	assert_null(xengnttab_map_grant_ref(gt, 1, ref, PROT_READ));
+	assert_int_equal(errno, EINVAL);
+	for (i = 0; i < PAGE; i++)           /* the old frame is still ours to read */
+		assert_int_equal(m[i], 0x3e);
+	assert_int_equal(xengnttab_unmap(gt, m, 1), 0);
+	/* gone now: a new domain 1 gets nothing of the old one */
+	assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_CREATE, &dc, sizeof(dc)), 0);
+	d1 = dfix_domain(1);
+	assert_int_equal(d1.nr_grants, 0);
+	assert_int_equal(d1.nr_handles, 0);
+	assert_int_equal(d1.nr_ports, 0);
+	errno = 0;
+	assert_null(xengnttab_map_grant_ref(gt, 1, ref, PROT_READ));
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(xengntshr_unshare(gs, ps, 1), 0);
+	assert_int_equal(xenevtchn_unbind(e, (evtchn_port_t)port), 0);
+	xenevtchn_close(e);
+	xengnttab_close(gt);
+	xengntshr_close(gs);
+	assert_true(WAIT_FOR(dfix_domain(0).nr_grants == d0.nr_grants, 2000));
+	assert_int_equal(dfix_domain(0).nr_mappings, d0.nr_mappings);
+	assert_int_equal(dfix_domain(0).nr_ports, d0.nr_ports);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +614,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hoarder_killed, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_with_queued_requests, dfix_setup,
 						dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_domain_destroyed, dfix_setup, dfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xgntd: dying processes", tests, NULL, NULL);
