@@ -17,6 +17,7 @@
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
+#include "client/client.h"
 #include "dfix.h"
 
 static int setup_two(void **state)
@@ -213,6 +214,49 @@ static void test_daemon_gone(void **state)
 	xc_interface_close(xch);
 }
 
+/* A watching control connection hears of every domain, then of each
+ * creation and destruction; it may not send anything more. */
+static void test_watch(void **state)
+{
+	struct xgntd_domain_create dc = { .domid = 5, .vcpus = 3 };
+	struct xgntd_domid did = { .domid = 5 };
+	struct {
+		struct xgntd_hdr h;
+		struct xgntd_domain_info i;
+	} ev;
+	struct xgntc w;
+	int k;
+
+	(void)state;
+	assert_int_equal(xgntc_open(&w, dfix.sock, XGNTD_KIND_CTL, 0, 0, -1, NULL, NULL, 0), 0);
+	assert_int_equal(xgntc_call(&w, XGNTD_CTL_WATCH_DOMAINS, NULL, 0, NULL, 0, NULL), 0);
+	for (k = 0; k < 3; k++) {            /* domains 0, 1, 3 */
+		assert_true(dfix_readable(w.fd, 2000));
+		assert_int_equal(recv(w.fd, &ev, sizeof(ev), 0), (ssize_t)sizeof(ev));
+		assert_int_equal(ev.h.type, XGNTD_CTL_EVENT_DOMAIN);
+		assert_int_equal(ev.i.domid, k == 0 ? 0 : k == 1 ? 1 : 3);
+		assert_int_equal(ev.i.alive, 1);
+	}
+	assert_false(dfix_readable(w.fd, 50));
+	assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_CREATE, &dc, sizeof(dc)), 0);
+	assert_true(dfix_readable(w.fd, 2000));
+	assert_int_equal(recv(w.fd, &ev, sizeof(ev), 0), (ssize_t)sizeof(ev));
+	assert_int_equal(ev.i.domid, 5);
+	assert_int_equal(ev.i.alive, 1);
+	assert_int_equal(ev.i.vcpus, 3);
+	assert_int_equal(dfix_ctl(XGNTD_CTL_DOMAIN_DESTROY, &did, sizeof(did)), 0);
+	assert_true(dfix_readable(w.fd, 2000));
+	assert_int_equal(recv(w.fd, &ev, sizeof(ev), 0), (ssize_t)sizeof(ev));
+	assert_int_equal(ev.i.domid, 5);
+	assert_int_equal(ev.i.alive, 0);
+	/* it only listens: a request closes it */
+	assert_int_equal(xgntc_post(&w, XGNTD_CTL_DOMAIN_LIST, NULL, 0), 0);
+	assert_true(dfix_readable(w.fd, 2000));
+	assert_true(recv(w.fd, &ev, sizeof(ev), 0) <= 0);
+	xgntc_close(&w);
+	assert_true(dfix_alive(&dfix));
+}
+
 static int teardown_gone(void **state)
 {
 	(void)state;
@@ -226,6 +270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unprivileged, setup_two, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_no_domain, setup_two, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_no_daemon, setup_two, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_watch, setup_two, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_daemon_gone, dfix_setup, teardown_gone),
 	};
 

@@ -491,6 +491,23 @@ static void test_grant_copy(void **state)
 	errno = 0;
 	assert_int_equal(xengnttab_grant_copy(gt, 1, seg), -1);
 	assert_int_equal(errno, EINVAL);
+	/* To a read-only grant: Xen refuses the segment (_set_status:
+	 * "Attempt to write-pin a r/o grant entry", GNTST_general_error). */
+	{
+		uint32_t roref;
+		uint8_t *ro = xengntshr_share_pages(gs, 0, 1, &roref, 0);
+
+		assert_non_null(ro);
+		memset(seg, 0, sizeof(seg));
+		seg[0].source.virt = src;
+		seg[0].dest.foreign.ref = roref;
+		seg[0].len = 8;
+		seg[0].flags = GNTCOPY_dest_gref;
+		assert_int_equal(xengnttab_grant_copy(gt, 1, seg), 0);
+		assert_int_equal(seg[0].status, GNTST_general_error);
+		assert_int_equal(ro[0], 0);
+		assert_int_equal(xengntshr_unshare(gs, ro, 1), 0);
+	}
 	/* Exactly a page at offset 0 is fine. */
 	memset(seg, 0, sizeof(seg));
 	seg[0].source.virt = src;
@@ -530,6 +547,24 @@ static void test_misc(void **state)
 	errno = 0;
 	assert_null(xengntshr_share_pages(gs, 0, 0, refs, 1));
 	assert_int_equal(errno, EINVAL);
+	{
+		/* Linux's gntalloc limit (xgntd --gntalloc-limit, 1024) */
+		static uint32_t many[1025];
+		void *a;
+
+		errno = 0;
+		assert_null(xengntshr_share_pages(gs, 0, 1025, many, 1));
+		assert_int_equal(errno, ENOSPC);
+		a = xengntshr_share_pages(gs, 0, 1024, many, 1);
+		assert_non_null(a);
+		errno = 0;
+		assert_null(xengntshr_share_pages(gs, 0, 1, many, 1));
+		assert_int_equal(errno, ENOSPC);
+		assert_int_equal(xengntshr_unshare(gs, a, 1024), 0);
+		a = xengntshr_share_pages(gs, 0, 1, many, 1);
+		assert_non_null(a);
+		assert_int_equal(xengntshr_unshare(gs, a, 1), 0);
+	}
 	assert_int_equal(xengnttab_close(NULL), 0);
 	assert_int_equal(xengntshr_close(NULL), 0);
 	xengnttab_close(gt);
