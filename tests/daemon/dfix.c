@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -16,6 +17,7 @@
 #include "dfix.h"
 
 struct dfix dfix;
+unsigned int dfix_nofile;
 
 bool dfix_alive(const struct dfix *f)
 {
@@ -52,6 +54,11 @@ int dfix_start(struct dfix *f, const char *const *args)
 	if (f->pid == 0) {
 		/* never outlive a test that crashed */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dfix_nofile) {
+			struct rlimit rl = { dfix_nofile, dfix_nofile };
+
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}

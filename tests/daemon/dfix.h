@@ -28,6 +28,8 @@ struct dfix {
 
 /* The fixture of the running test (cmocka setup/teardown use it). */
 extern struct dfix dfix;
+/* When not 0, the next daemons start with this RLIMIT_NOFILE. */
+extern unsigned int dfix_nofile;
 
 /* Starts xgntd --socket <tmp>/xgntd.sock --memory-mib 256 plus args
  * (NULL-terminated), sets XGNT_SOCKET and XGNT_DOMID=0, and waits until

@@ -680,6 +680,63 @@ static void test_random(void **state)
 	assert_true(WAIT_FOR(base_same(&b), 5000));
 }
 
+/* The daemon's CPU time so far, in clock ticks. */
+static unsigned long daemon_ticks(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)dfix.pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	p = strrchr(buf, ')');
+	assert_non_null(p);
+	/* fields after the name: state is the 3rd; utime, stime the 14th, 15th */
+	for (i = 3; i < 14 && p; i++)
+		p = strchr(p + 1, ' ');
+	assert_non_null(p);
+	assert_int_equal(sscanf(p + 1, "%lu %lu", &ut, &st), 2);
+	return ut + st;
+}
+
+/* More connections than the daemon has descriptors: the excess ones are
+ * refused, the daemon does not spin on its listening socket, and once
+ * they go it serves again. */
+static int setup_fd_limit(void **state)
+{
+	int rc;
+
+	dfix_nofile = 40;
+	rc = dfix_setup(state);
+	dfix_nofile = 0;
+	return rc;
+}
+
+static void test_fd_exhaustion(void **state)
+{
+	int fds[80], k;
+	unsigned long t0, t1;
+
+	(void)state;
+	for (k = 0; k < 80; k++)
+		fds[k] = raw_connect();
+	usleep(200000);
+	t0 = daemon_ticks();
+	usleep(500000);
+	t1 = daemon_ticks();
+	assert_true(dfix_alive(&dfix));
+	if (t1 - t0 > 5)
+		fail_msg("xgntd spins at its descriptor limit: %lu ticks in 0.5 s", t1 - t0);
+	for (k = 0; k < 80; k++)
+		close(fds[k]);
+	usleep(100000);
+	daemon_serves();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -689,6 +746,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fds, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_flood, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_random, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_fd_exhaustion, setup_fd_limit, dfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xgntd: malformed input", tests, NULL, NULL);
