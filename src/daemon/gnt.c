@@ -337,7 +337,11 @@ static long gntalloc_share(struct conn *c, const struct xgntd_hdr *h, const void
 		rc = xgnt_grant_access(dd->g, (domid_t)req->domid,
 				       xgnt_guest_frame(dd->g, page), !req->writable, &s->refs[i]);
 		if (rc) {
+			/* never shared: nothing to notify */
 			s->notify = 0;
+			if (s->notify_port)
+				evt_port_put(s->notify_port);
+			s->notify_port = NULL;
 			share_release(dd, s);
 			return rc;
 		}
