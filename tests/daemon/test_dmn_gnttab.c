@@ -726,6 +726,93 @@ static void test_share_notify_close(void **state)
 	share_notify_case(true);
 }
 
+/* libxenvchan releases data rings with a raw munmap() and then closes
+ * the handles: the grants and mappings go with the handles. */
+static void test_raw_munmap_then_close(void **state)
+{
+	xengntshr_handle *gs = gs_open();
+	xengnttab_handle *gt = gt_open();
+	struct xgntd_domain_info before = dfix_domain(0);
+	struct evpair ev;
+	uint32_t refs[4];
+	uint8_t *s, *m;
+
+	(void)state;
+	evpair_open(&ev);
+	s = xengntshr_share_pages(gs, 0, 4, refs, 1);
+	assert_non_null(s);
+	m = xengnttab_map_domain_grant_refs(gt, 4, 0, refs, PROT_READ | PROT_WRITE);
+	assert_non_null(m);
+	m[3 * PAGE] = 0x31;
+	assert_int_equal(s[3 * PAGE], 0x31);
+	assert_int_equal(munmap(m, 4 * PAGE), 0);
+	assert_int_equal(munmap(s, 4 * PAGE), 0);
+	assert_int_equal(dfix_domain(0).nr_mappings, before.nr_mappings + 4);
+	assert_int_equal(xengnttab_close(gt), 0);
+	assert_int_equal(xengntshr_close(gs), 0);
+	assert_true(WAIT_FOR(dfix_domain(0).nr_grants == before.nr_grants, 2000));
+	assert_int_equal(dfix_domain(0).nr_mappings, before.nr_mappings);
+	evpair_close(&ev);
+}
+
+/* A share that fails (the domain's grant table is full) sends no unmap
+ * notification and leaves its port bound. */
+static int setup_big(void **state)
+{
+	static const char *const args[] = { "--domain", "1:hvm:200", "--memory-mib", "512",
+					    "--gntalloc-limit", "40000", NULL };
+
+	(void)state;
+	return dfix_start(&dfix, args);
+}
+
+static void test_share_fails_quietly(void **state)
+{
+	xengntshr_handle *gs;
+	struct evpair ev;
+	void *big[9];
+	uint32_t *refs = calloc(4096, sizeof(*refs)), ref;
+	int k, n = 0;
+
+	(void)state;
+	assert_non_null(refs);
+	setenv("XGNT_DOMID", "1", 1);
+	gs = gs_open();
+	ev.ha = xenevtchn_open(NULL, 0);
+	ev.hb = xenevtchn_open(NULL, 0);
+	assert_non_null(ev.ha);
+	assert_non_null(ev.hb);
+	ev.a = (evtchn_port_t)xenevtchn_bind_unbound_port(ev.ha, 1);
+	ev.b = (evtchn_port_t)xenevtchn_bind_interdomain(ev.hb, 1, ev.a);
+	assert_true((int)ev.a > 0 && (int)ev.b > 0);
+	assert_int_equal(pending_within(ev.hb, 2000), (int)ev.b);   /* Xen's bind-time bit */
+	/* fill the grant table (64 frames of 512 v1 entries) */
+	for (k = 0; k < 9; k++) {
+		big[k] = xengntshr_share_pages(gs, 0, 4096, refs, 1);
+		if (!big[k])
+			break;
+		n++;
+	}
+	assert_true(n >= 7 && n < 9);
+	for (;;) {   /* single pages until the table is full */
+		void *p = xengntshr_share_pages(gs, 0, 1, &ref, 1);
+
+		if (!p)
+			break;
+	}
+	errno = 0;
+	assert_null(xengntshr_share_page_notify(gs, 0, &ref, 1, 0, ev.a));
+	assert_int_equal(errno, ENOSPC);    /* Linux: gnttab_grant_foreign_access */
+	assert_int_equal(pending_within(ev.hb, 200), -1);   /* no spurious event */
+	/* the port is still bound and works */
+	assert_int_equal(xenevtchn_notify(ev.ha, ev.a), 0);
+	assert_int_equal(pending_within(ev.hb, 2000), (int)ev.b);
+	xengntshr_close(gs);
+	evpair_close(&ev);
+	setenv("XGNT_DOMID", "0", 1);
+	free(refs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -740,6 +827,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_map_notify, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_share_notify_unshare, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_share_notify_close, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_munmap_then_close, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_share_fails_quietly, setup_big, dfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xgntd: libxengnttab", tests, NULL, NULL);
