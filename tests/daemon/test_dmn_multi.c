@@ -249,12 +249,105 @@ static void test_pairs(void **state)
 	assert_int_equal(dfix_domain(1).nr_handles, 0);
 }
 
+/* Domains of each type (HVM 1, PV 2, Arm 3): a process of each shares a
+ * page to domain 0 and maps domain 0's page, with an event channel. */
+static int setup_types(void **state)
+{
+	static const char *const args[] = { "--domain", "1:hvm:16", "--domain", "2:pv:16",
+					    "--domain", "3:arm:16", NULL };
+
+	(void)state;
+	return dfix_start(&dfix, args);
+}
+
+static int child_typed(int fd, void *arg)
+{
+	xengntshr_handle *gs = xengntshr_open(NULL, 0);
+	xengnttab_handle *gt = xengnttab_open(NULL, 0);
+	xenevtchn_handle *e = xenevtchn_open(NULL, 0);
+	uint32_t remote = ch_get_chk(fd), pref = ch_get_chk(fd), ref;
+	uint8_t *s, *m, tag = (uint8_t)(uintptr_t)arg;
+	int local;
+
+	CHK(gs && gt && e);
+	local = xenevtchn_bind_interdomain(e, 0, remote);
+	CHK(local > 0);
+	s = xengntshr_share_pages(gs, 0, 1, &ref, 1);
+	CHK(s);
+	memset(s, tag, PAGE);
+	m = xengnttab_map_grant_ref(gt, 0, pref, PROT_READ | PROT_WRITE);
+	CHK(m);
+	CHK(m[0] == 0xd0 && m[PAGE - 1] == 0xd0);
+	m[tag] = tag;
+	CHK(ch_put(fd, ref) == 0);
+	CHK(xenevtchn_notify(e, (evtchn_port_t)local) == 0);
+	CHK(ch_get_chk(fd) == 1);            /* parent mapped and wrote */
+	CHK(s[1] == 0xd1);
+	CHK(xengnttab_unmap(gt, m, 1) == 0);
+	CHK(ch_get_chk(fd) == 2);            /* parent unmapped */
+	CHK(xengntshr_unshare(gs, s, 1) == 0);
+	xengnttab_close(gt);
+	xengntshr_close(gs);
+	xenevtchn_close(e);
+	return 0;
+}
+
+static void test_domain_types(void **state)
+{
+	xengntshr_handle *gs = xengntshr_open(NULL, 0);
+	xengnttab_handle *gt = xengnttab_open(NULL, 0);
+	xenevtchn_handle *e = xenevtchn_open(NULL, 0);
+	uint32_t dom, ref, pref;
+	uint8_t *s, *m;
+	int port, fd;
+	pid_t pid;
+
+	(void)state;
+	assert_non_null(gs);
+	assert_non_null(gt);
+	assert_non_null(e);
+	for (dom = 1; dom <= 3; dom++) {
+		port = xenevtchn_bind_unbound_port(e, dom);
+		assert_true(port > 0);
+		s = xengntshr_share_pages(gs, dom, 1, &pref, 1);
+		assert_non_null(s);
+		memset(s, 0xd0, PAGE);
+		pid = dfix_child(dom, child_typed, (void *)(uintptr_t)(0x40 + dom), &fd);
+		assert_true(pid > 0);
+		assert_int_equal(ch_put(fd, (uint32_t)port), 0);
+		assert_int_equal(ch_put(fd, pref), 0);
+		assert_int_equal(ch_get(fd, &ref), 0);
+		assert_true(dfix_readable(xenevtchn_fd(e), 2000));
+		assert_int_equal(xenevtchn_pending(e), port);
+		assert_int_equal(xenevtchn_unmask(e, (evtchn_port_t)port), 0);
+		assert_int_equal(s[0x40 + dom], 0x40 + dom);
+		m = xengnttab_map_grant_ref(gt, dom, ref, PROT_READ | PROT_WRITE);
+		assert_non_null(m);
+		assert_int_equal(m[0], 0x40 + dom);
+		assert_int_equal(m[PAGE - 1], 0x40 + dom);
+		m[1] = 0xd1;
+		assert_int_equal(ch_put(fd, 1), 0);
+		assert_int_equal(xengnttab_unmap(gt, m, 1), 0);
+		assert_int_equal(ch_put(fd, 2), 0);
+		assert_int_equal(dfix_wait(pid), 0);
+		close(fd);
+		assert_int_equal(xengntshr_unshare(gs, s, 1), 0);
+		assert_int_equal(xenevtchn_unbind(e, (evtchn_port_t)port), 0);
+		assert_int_equal(dfix_domain(dom).nr_grants, 0);
+		assert_int_equal(dfix_domain(dom).nr_mappings, 0);
+	}
+	xengnttab_close(gt);
+	xengntshr_close(gs);
+	xenevtchn_close(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_domain_processes, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_fork_inherit, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_pairs, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_domain_types, setup_types, dfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xgntd: processes of one domain", tests, NULL, NULL);
