@@ -12,15 +12,25 @@ XGNTD=$1 PROG=$2 COMPAT=$3
 fail() { echo "FAIL: $*" >&2; [ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null; rm -rf "$dir"; exit 1; }
 
 dir=$(mktemp -d /tmp/xgntd-dropin.XXXXXX) || exit 1
-sock=$dir/xgntd.sock
-"$XGNTD" --socket "$sock" --memory-mib 128 &
-pid=$!
-i=0
-while [ ! -S "$sock" ]; do
-	i=$((i + 1)); [ $i -gt 1000 ] && fail "xgntd does not create $sock"
-	kill -0 "$pid" 2>/dev/null || fail "xgntd exited at start"
-	sleep 0.01
-done
+sock=$dir/run/xgntd.sock   # its directory is created
+
+start() {
+	"$XGNTD" --socket "$sock" --memory-mib 128 &
+	pid=$!
+	i=0
+	while [ ! -S "$sock" ]; do
+		i=$((i + 1)); [ $i -gt 1000 ] && fail "xgntd does not create $sock"
+		kill -0 "$pid" 2>/dev/null || fail "xgntd exited at start"
+		sleep 0.01
+	done
+}
+
+# A daemon killed with SIGKILL leaves a stale socket: the next one
+# replaces it.
+start
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+[ -S "$sock" ] || fail "no stale socket after SIGKILL?"
+start
 
 # A second daemon on the same live socket refuses to start.
 "$XGNTD" --socket "$sock" 2>"$dir/second.err" && fail "a second xgntd started on a live socket"
