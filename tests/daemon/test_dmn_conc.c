@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <xenctrl.h>
 #include <xenevtchn.h>
 #include <xengnttab.h>
 
@@ -203,12 +204,51 @@ static void test_event_threads(void **state)
 	xenevtchn_close(rx);
 }
 
+/* xc_domain_getinfo from several threads, each on its own interface:
+ * each sees the domains it asked for. */
+static void *getinfo_thread(void *arg)
+{
+	int t = (int)(intptr_t)arg, i;
+	xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+	xc_dominfo_t info[4];
+
+	if (!xch) {
+		note_failure("xc_interface_open", t, 0);
+		return NULL;
+	}
+	for (i = 0; i < ITERS; i++) {
+		uint32_t first = (uint32_t)((t + i) % 2);   /* 0: both domains, 1: one */
+		int n = xc_domain_getinfo(xch, first, 4, info);
+
+		if (n != 2 - (int)first || info[0].domid != first ||
+		    (n == 2 && info[1].domid != 1))
+			note_failure("xc_domain_getinfo", t, i);
+	}
+	xc_interface_close(xch);
+	return NULL;
+}
+
+static void test_getinfo_threads(void **state)
+{
+	pthread_t th[THREADS];
+	int t;
+
+	(void)state;
+	failures = 0;
+	for (t = 0; t < THREADS; t++)
+		assert_int_equal(pthread_create(&th[t], NULL, getinfo_thread, (void *)(intptr_t)t), 0);
+	for (t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	assert_int_equal(failures, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_copy_threads, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_map_threads, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_event_threads, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_getinfo_threads, dfix_setup, dfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xgntd: threads of one process", tests, NULL, NULL);
