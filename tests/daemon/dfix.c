@@ -54,6 +54,8 @@ int dfix_start(struct dfix *f, const char *const *args)
 	if (f->pid == 0) {
 		/* never outlive a test that crashed */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* nothing of the test's (or ctest's, make's) descriptors */
+		close_range(3, ~0u, 0);
 		if (dfix_nofile) {
 			struct rlimit rl = { dfix_nofile, dfix_nofile };
 
