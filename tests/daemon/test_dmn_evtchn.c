@@ -193,6 +193,15 @@ static void test_errors(void **state)
 	errno = 0;
 	assert_null(xenevtchn_open(NULL, 0x100));
 	assert_int_equal(errno, EINVAL);
+	/* close-on-exec unless XENEVTCHN_NO_CLOEXEC (Linux: O_CLOEXEC) */
+	assert_true(fcntl(xenevtchn_fd(h), F_GETFD) & FD_CLOEXEC);
+	{
+		xenevtchn_handle *nc = xenevtchn_open(NULL, XENEVTCHN_NO_CLOEXEC);
+
+		assert_non_null(nc);
+		assert_false(fcntl(xenevtchn_fd(nc), F_GETFD) & FD_CLOEXEC);
+		xenevtchn_close(nc);
+	}
 	a = xenevtchn_bind_unbound_port(other, 0);
 	assert_true(a > 0);
 	mine = xenevtchn_bind_unbound_port(h, 0);
@@ -383,8 +392,21 @@ static void test_early_event(void **state)
 	assert_int_equal(xenevtchn_unmask(h, (evtchn_port_t)port), 0);
 	assert_false(dfix_readable(xenevtchn_fd(h), 100));
 	/* The peer is gone: the local port is still ours to notify (it is
-	 * unbound at the far end, Xen drops it) and to unbind. */
+	 * unbound at the far end, Xen drops it)... */
 	assert_int_equal(xenevtchn_notify(h, (evtchn_port_t)port), 0);
+	assert_false(dfix_readable(xenevtchn_fd(h), 50));
+	/* ...and, unbound again, a new process of the peer domain may bind
+	 * to it (a persistent server's port). */
+	pid = dfix_child(1, child_notify_and_go, NULL, &fd);
+	assert_true(pid > 0);
+	assert_int_equal(ch_put(fd, (uint32_t)port), 0);
+	assert_int_equal(ch_get(fd, &v), 0);
+	assert_true(dfix_readable(xenevtchn_fd(h), 2000));
+	assert_int_equal(xenevtchn_pending(h), port);
+	assert_int_equal(xenevtchn_unmask(h, (evtchn_port_t)port), 0);
+	assert_int_equal(ch_put(fd, 1), 0);
+	assert_int_equal(dfix_wait(pid), 0);
+	close(fd);
 	assert_int_equal(xenevtchn_unbind(h, (evtchn_port_t)port), 0);
 	xenevtchn_close(h);
 }
