@@ -591,6 +591,10 @@ static void evpair_open(struct evpair *p)
 	r = xenevtchn_bind_interdomain(p->hb, 0, p->a);
 	assert_true(r > 0);
 	p->b = (evtchn_port_t)r;
+	/* Xen's bind-time pending bit on b, delivered once */
+	assert_true(dfix_readable(xenevtchn_fd(p->hb), 2000));
+	assert_int_equal(xenevtchn_pending(p->hb), r);
+	assert_int_equal(xenevtchn_unmask(p->hb, p->b), 0);
 }
 
 static void evpair_close(struct evpair *p)
@@ -658,9 +662,25 @@ static void test_map_notify(void **state)
 	assert_int_equal(s[7], 0);
 	assert_int_equal(pending_within(ev.ha, 2000), (int)ev.a);
 
+	/* The notify holds its port (Linux's evtchn_get): unbound by its
+	 * handle meanwhile, the port still carries the unmap event. */
+	gt = gt_open();
+	m = xengnttab_map_grant_ref_notify(gt, 0, ref, PROT_READ | PROT_WRITE, 8, ev.b);
+	assert_non_null(m);
+	assert_int_equal(xenevtchn_unbind(ev.hb, ev.b), 0);
+	errno = 0;                           /* no longer the handle's */
+	assert_int_equal(xenevtchn_notify(ev.hb, ev.b), -1);
+	assert_int_equal(errno, ENOTCONN);
+	assert_int_equal(xengnttab_unmap(gt, m, 1), 0);
+	assert_int_equal(s[8], 0);
+	assert_int_equal(pending_within(ev.ha, 2000), (int)ev.a);
+	/* now the port is closed: the peer's end turned unbound */
+	assert_int_equal(xenevtchn_notify(ev.ha, ev.a), 0);
+	assert_int_equal(pending_within(ev.hb, 100), -1);
+	ev.b = (evtchn_port_t)xenevtchn_bind_interdomain(ev.hb, 0, ev.a);
+	assert_true((int)ev.b > 0);
 	/* A port this domain's handles did not bind: Linux's evtchn_get
 	 * fails, so does the map. */
-	gt = gt_open();
 	errno = 0;
 	assert_null(xengnttab_map_grant_ref_notify(gt, 0, ref, PROT_READ | PROT_WRITE, 0, 4000));
 	assert_int_equal(errno, EINVAL);
