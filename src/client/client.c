@@ -2,6 +2,7 @@
 /* The client side of the xgntd protocol: connect, HELLO, request/reply. */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,7 @@ int xgntc_open(struct xgntc *c, const char *path, uint32_t kind, uint32_t domid,
 			return (int)rc;
 	}
 	hello.domid = domid;
+	c->pid = getpid();
 	strcpy(sa.sun_path, path);
 	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
@@ -196,8 +198,26 @@ fail:
 
 void xgntc_close(struct xgntc *c)
 {
+	struct pollfd p;
+	char b[64];
+	int i;
+
 	if (c->fd < 0)
 		return;
+	/* Closing a device file is synchronous on Linux: its maps, shares
+	 * and ports are gone (notify bytes cleared, events sent) when
+	 * close() returns. Wait for the daemon to have closed its end;
+	 * not in a forked child, whose close leaves its parent's handle
+	 * open, as closing an inherited descriptor does. */
+	p.fd = c->fd;
+	p.events = POLLIN;
+	if (c->pid == getpid() && shutdown(c->fd, SHUT_WR) == 0) {
+		for (i = 0; i < 1000; i++) {   /* skip unsolicited messages */
+			if (poll(&p, 1, 10000) <= 0 ||
+			    recv(c->fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) <= 0)
+				break;
+		}
+	}
 	close(c->fd);
 	c->fd = -1;
 	pthread_mutex_destroy(&c->lock);

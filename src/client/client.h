@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../daemon/proto.h"
 
@@ -26,6 +27,7 @@ struct xgntc {
 	int fd;
 	uint16_t seq;
 	pthread_mutex_t lock;        /* one request in flight per handle */
+	pid_t pid;                   /* the process that opened it */
 };
 
 /* Connect to the daemon at path (NULL: xgntc_socket_path) as a handle of

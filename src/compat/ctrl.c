@@ -51,13 +51,20 @@ API int xc_interface_close(xc_interface *xch)
 API int xc_domain_getinfo(xc_interface *xch, uint32_t first_domid, unsigned int max_doms,
 			  xc_dominfo_t *info)
 {
-	static struct xgntd_domain_info list[XGNTD_MAX_MSG / sizeof(struct xgntd_domain_info)];
+	/* Per call: several threads may ask at once (their own interfaces). */
+	const size_t max = XGNTD_MAX_MSG / sizeof(struct xgntd_domain_info);
+	struct xgntd_domain_info *list = malloc(max * sizeof(*list));
 	size_t got = 0, i, n;
 	unsigned int k = 0;
 	long rc;
 
-	rc = xgntc_call(&xch->c, XGNTD_CTL_DOMAIN_LIST, NULL, 0, list, sizeof(list), &got);
+	if (!list) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = xgntc_call(&xch->c, XGNTD_CTL_DOMAIN_LIST, NULL, 0, list, max * sizeof(*list), &got);
 	if (rc < 0) {
+		free(list);
 		errno = (int)-rc;
 		return -1;
 	}
@@ -80,5 +87,6 @@ API int xc_domain_getinfo(xc_interface *xch, uint32_t first_domid, unsigned int 
 		o->max_vcpu_id = d->vcpus ? d->vcpus - 1 : 0;
 		o->xenstore = d->domid == 0;
 	}
+	free(list);
 	return (int)k;
 }

@@ -36,6 +36,7 @@ struct xengntdev_handle {
 	uint8_t *bounce;            /* gntdev: the copy bounce pages */
 	pthread_mutex_t lock;       /* maps */
 	struct xmap *maps;
+	pthread_mutex_t copy_lock;  /* the bounce pages: one grant copy at a time */
 };
 
 static struct xengntdev_handle *open_handle(uint32_t kind)
@@ -70,6 +71,7 @@ static struct xengntdev_handle *open_handle(uint32_t kind)
 		}
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->copy_lock, NULL);
 	return h;
 }
 
@@ -120,6 +122,7 @@ static int close_handle(struct xengntdev_handle *h)
 	close(h->memfd);
 	xgntc_close(&h->c);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->copy_lock);
 	free(h);
 	return 0;
 }
@@ -321,7 +324,11 @@ API int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
 	} req;
 	int16_t status[XGNTD_COPY_BATCH];
 	uint32_t done = 0, i, n;
+	int ret = 0;
 
+	/* Linux's ioctl is safe from several threads; the handle's bounce
+	 * pages are not shared between calls. */
+	pthread_mutex_lock(&xgt->copy_lock);
 	while (done < count) {
 		size_t got = 0;
 		long rc;
@@ -353,7 +360,8 @@ API int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
 				sizeof(req.c) + n * sizeof(req.s[0]), status, sizeof(status), &got);
 		if (rc < 0 && got != n * sizeof(int16_t)) {
 			errno = (int)-rc;
-			return -1;
+			ret = -1;
+			break;
 		}
 		for (i = 0; i < n; i++) {
 			xengnttab_grant_copy_segment_t *sg = &segs[done + i];
@@ -364,11 +372,13 @@ API int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
 		}
 		if (rc < 0) {
 			errno = (int)-rc;
-			return -1;
+			ret = -1;
+			break;
 		}
 		done += n;
 	}
-	return 0;
+	pthread_mutex_unlock(&xgt->copy_lock);
+	return ret;
 }
 
 /* dma-buf needs a kernel's DMA API: as Linux without CONFIG_XEN_GNTDEV_DMABUF. */

@@ -5,6 +5,7 @@
  * Every byte a client sends is untrusted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,8 +17,30 @@
 /* Messages one connection may have handled before others get a turn. */
 #define CONN_BURST 64
 
+/* A descriptor kept in reserve: out of descriptors, the daemon frees it to
+ * accept and refuse a pending connection, rather than leave it queued and
+ * the listening socket readable (epoll would wake it up in a loop). */
+static int spare_fd = -1;
+
+static bool refuse_one(struct daemon *dmn)
+{
+	int fd;
+
+	if (spare_fd < 0)
+		return false;
+	close(spare_fd);
+	fd = accept4(dmn->lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	dlog(dmn, "out of descriptors: connection refused");
+	return fd >= 0;
+}
+
 void conn_accept(struct daemon *dmn)
 {
+	if (spare_fd < 0)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (;;) {
 		struct epoll_event ev = { .events = EPOLLIN };
 		struct ucred cred;
@@ -26,6 +49,8 @@ void conn_accept(struct daemon *dmn)
 		int fd = accept4(dmn->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
+			if ((errno == EMFILE || errno == ENFILE) && refuse_one(dmn))
+				continue;
 			if (errno != EAGAIN && errno != EINTR)
 				dlog(dmn, "accept: %s", strerror(errno));
 			return;
@@ -291,5 +316,8 @@ void conn_close(struct conn *c)
 		epoll_ctl(dmn->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
 	}
-	free(c);
+	c->fd = -1;
+	c->tag = 'x';   /* the current epoll batch may still name it */
+	c->next = dmn->dead_conns;
+	dmn->dead_conns = c;
 }

@@ -109,6 +109,10 @@ struct daemon {
 	ino_t sock_ino;              /* of the socket file we made */
 	struct dd *doms;
 	struct conn *conns;
+	/* Closed connections and destroyed domains, freed after the epoll
+	 * batch that may still name them (tag 'x'): dmn_reap. */
+	struct conn *dead_conns;
+	struct dd *dead_doms;
 	unsigned int gntalloc_limit; /* per domain, Linux's gntalloc limit */
 	int verbose;
 	bool stop;
@@ -129,6 +133,7 @@ void dd_events(struct dd *dd);               /* its upcall fd is readable */
 void dd_poll_deferred(struct daemon *dmn);
 void dd_info(struct dd *dd, struct xgntd_domain_info *out);
 void dd_notify_watchers(struct daemon *dmn, struct dd *dd, bool alive);
+void dmn_reap(struct daemon *dmn);
 
 /* conn.c */
 void conn_accept(struct daemon *dmn);

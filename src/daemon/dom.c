@@ -117,12 +117,31 @@ int dd_destroy(struct daemon *dmn, struct dd *dd)
 		dd->ports = ep->next;
 		free(ep);
 	}
+	free(dd->port_tab);
 	xgnt_guest_destroy(dd->g);
 	xgnt_domain_destroy(dd->d);
 	dd_notify_watchers(dmn, dd, false);
 	dlog(dmn, "domain %u destroyed", dd->domid);
-	free(dd);
+	dd->tag = 'x';   /* the current epoll batch may still name it */
+	dd->next = dmn->dead_doms;
+	dmn->dead_doms = dd;
 	return 0;
+}
+
+void dmn_reap(struct daemon *dmn)
+{
+	while (dmn->dead_conns) {
+		struct conn *c = dmn->dead_conns;
+
+		dmn->dead_conns = c->next;
+		free(c);
+	}
+	while (dmn->dead_doms) {
+		struct dd *dd = dmn->dead_doms;
+
+		dmn->dead_doms = dd->next;
+		free(dd);
+	}
 }
 
 void dd_events(struct dd *dd)

@@ -151,6 +151,9 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p)
 	struct evport *ep;
 	long rc;
 
+	/* An ioctl the driver does not know: ENOTTY, whatever its size. */
+	if (h->type < XGNTD_EVTCHN_BIND_UNBOUND || h->type > XGNTD_EVTCHN_RESTRICT)
+		return -ENOTTY;
 	if (h->len != sizeof(*req))
 		return -EINVAL;
 	if (c->pipe_w < 0)

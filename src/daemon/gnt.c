@@ -108,6 +108,10 @@ static long gntdev_map(struct conn *c, const struct xgntd_hdr *h, const void *p,
 	if ((req->notify & XGNTD_NOTIFY_CLEAR_BYTE) &&
 	    req->notify_offset >= (uint64_t)req->count * PAGE)
 		return -ENOENT;
+	/* Linux's IOCTL_GNTDEV_SET_UNMAP_NOTIFY: no byte to clear in a
+	 * read-only map. */
+	if ((req->notify & XGNTD_NOTIFY_CLEAR_BYTE) && req->readonly)
+		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -333,7 +337,11 @@ static long gntalloc_share(struct conn *c, const struct xgntd_hdr *h, const void
 		rc = xgnt_grant_access(dd->g, (domid_t)req->domid,
 				       xgnt_guest_frame(dd->g, page), !req->writable, &s->refs[i]);
 		if (rc) {
+			/* never shared: nothing to notify */
 			s->notify = 0;
+			if (s->notify_port)
+				evt_port_put(s->notify_port);
+			s->notify_port = NULL;
 			share_release(dd, s);
 			return rc;
 		}

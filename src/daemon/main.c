@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rc = dd_create(&dmn, &dom0);
+	if (rc)
+		fprintf(stderr, "xgntd: cannot create domain 0: %s\n", strerror(-rc));
 	for (i = 0; !rc && i < nr_doms; i++) {
 		rc = dd_create(&dmn, &doms[i]);
 		if (rc)
@@ -316,10 +318,11 @@ int main(int argc, char **argv)
 				}
 			} else if (*(char *)p == 'c') {
 				conn_input((struct conn *)((char *)p - offsetof(struct conn, tag)));
-			} else {
+			} else if (*(char *)p == 'd') {
 				dd_events((struct dd *)((char *)p - offsetof(struct dd, tag)));
-			}
+			}   /* 'x': closed or destroyed earlier in this batch */
 		}
+		dmn_reap(&dmn);
 		dd_poll_deferred(&dmn);
 	}
 	status = 0;
@@ -334,6 +337,7 @@ out:
 			dd = dd->next;
 		dd_destroy(&dmn, dd);
 	}
+	dmn_reap(&dmn);
 	if (dmn.lfd >= 0) {
 		struct stat st;
 
