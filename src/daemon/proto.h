@@ -118,8 +118,8 @@ struct xgntd_map {
 	uint32_t pad;
 	struct xgntd_map_ref refs[];
 };
-/* GNTDEV_UNMAP: ret 0; -EINVAL when id is not a map of this handle or
- * count does not match it. */
+/* GNTDEV_UNMAP: ret 0; -ENOENT (Linux's) when id is not a map of this
+ * handle or count does not match it. */
 struct xgntd_unmap {
 	uint32_t id;
 	uint32_t count;

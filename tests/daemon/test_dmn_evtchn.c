@@ -184,6 +184,67 @@ static void test_nonblock(void **state)
 	xenevtchn_close(h);
 }
 
+/* xenevtchn_fdopen: a handle's fd (inherited across exec, here passed in
+ * one process) brings its ports along; the old handle's connection keeps
+ * nothing. */
+static void test_fdopen(void **state)
+{
+	xenevtchn_handle *h = xenevtchn_open(NULL, XENEVTCHN_NO_CLOEXEC), *h2;
+	struct xgntd_domain_info before = dfix_domain(0);
+	int fd, a, b;
+
+	(void)state;
+	assert_non_null(h);
+	errno = 0;
+	assert_null(xenevtchn_fdopen(NULL, xenevtchn_fd(h), XENEVTCHN_NO_CLOEXEC));
+	assert_int_equal(errno, EINVAL);
+	a = xenevtchn_bind_unbound_port(h, 0);
+	b = xenevtchn_bind_interdomain(h, 0, (evtchn_port_t)a);
+	assert_true(a > 0 && b > 0);
+	fd = xenevtchn_fd(h);
+	assert_true(dfix_readable(fd, 2000));   /* Xen's pending bit on b */
+	h2 = xenevtchn_fdopen(NULL, fd, 0);
+	assert_non_null(h2);
+	assert_int_equal(xenevtchn_fd(h2), fd);
+	/* The pending port is still there, and h2 may unmask and notify. */
+	assert_int_equal(xenevtchn_pending(h2), b);
+	assert_int_equal(xenevtchn_unmask(h2, (evtchn_port_t)b), 0);
+	assert_int_equal(xenevtchn_notify(h2, (evtchn_port_t)a), 0);
+	assert_true(dfix_readable(fd, 2000));
+	assert_int_equal(xenevtchn_pending(h2), b);
+	errno = 0;
+	assert_int_equal(xenevtchn_notify(h2, 999), -1);
+	assert_int_equal(errno, ENOTCONN);
+	/* The old connection owns nothing now: it can bind no more. */
+	errno = 0;
+	assert_int_equal(xenevtchn_bind_unbound_port(h, 0), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(dfix_domain(0).nr_ports, before.nr_ports + 2);
+	assert_int_equal(xenevtchn_unbind(h2, (evtchn_port_t)a), 0);
+	assert_int_equal(xenevtchn_unbind(h2, (evtchn_port_t)b), 0);
+	assert_int_equal(dfix_domain(0).nr_ports, before.nr_ports);
+	/* A pipe no handle owns, and something not a pipe. */
+	{
+		int p[2];
+
+		assert_int_equal(pipe(p), 0);
+		errno = 0;
+		assert_null(xenevtchn_fdopen(NULL, p[0], 0));
+		assert_int_equal(errno, ENOENT);
+		close(p[0]);
+		close(p[1]);
+		p[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		errno = 0;
+		assert_null(xenevtchn_fdopen(NULL, p[0], 0));
+		assert_int_equal(errno, EINVAL);
+		close(p[0]);
+	}
+	/* Both handles hold the same pipe fd (as after an exec, where the
+	 * old one is gone): the second close finds it closed already. */
+	xenevtchn_close(h2);
+	xenevtchn_close(h);
+}
+
 static void test_errors(void **state)
 {
 	xenevtchn_handle *h = ev_open(), *other = ev_open();
@@ -446,6 +507,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_loopback, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_cross_domain, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_fdopen, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_nonblock, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_errors, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_restrict_peer, dfix_setup, dfix_teardown),
