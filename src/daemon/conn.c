@@ -42,10 +42,6 @@ void conn_accept(struct daemon *dmn)
 	if (spare_fd < 0)
 		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (;;) {
-		struct epoll_event ev = { .events = EPOLLIN };
-		struct ucred cred;
-		socklen_t len = sizeof(cred);
-		struct conn *c;
 		int fd = accept4(dmn->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -55,27 +51,35 @@ void conn_accept(struct daemon *dmn)
 				dlog(dmn, "accept: %s", strerror(errno));
 			return;
 		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
+		if (!conn_new(dmn, fd))
 			close(fd);
-			continue;
-		}
-		c->tag = 'c';
-		c->dmn = dmn;
-		c->fd = fd;
-		c->pipe_w = -1;
-		c->restrict_domid = DOMID_INVALID;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-			c->pid = cred.pid;
-		ev.data.ptr = &c->tag;
-		if (epoll_ctl(dmn->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = dmn->conns;
-		dmn->conns = c;
 	}
+}
+
+struct conn *conn_new(struct daemon *dmn, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->tag = 'c';
+	c->dmn = dmn;
+	c->fd = fd;
+	c->pipe_w = -1;
+	c->restrict_domid = DOMID_INVALID;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		c->pid = cred.pid;
+	ev.data.ptr = &c->tag;
+	if (epoll_ctl(dmn->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->next = dmn->conns;
+	dmn->conns = c;
+	return c;
 }
 
 int conn_send(struct conn *c, uint32_t type, uint16_t seq, int32_t ret, const void *payload,

@@ -137,6 +137,8 @@ void dmn_reap(struct daemon *dmn);
 
 /* conn.c */
 void conn_accept(struct daemon *dmn);
+/* A connection on fd (accepted, or a socketpair's end for the fuzzer). */
+struct conn *conn_new(struct daemon *dmn, int fd);
 void conn_input(struct conn *c);
 void conn_close(struct conn *c);
 int conn_send(struct conn *c, uint32_t type, uint16_t seq, int32_t ret, const void *payload,
