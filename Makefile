@@ -47,8 +47,10 @@ install-test: build
 BENCH_ARGS ?=
 bench: deps
 	$(CMAKE) -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DXGNT_TESTS=OFF >/dev/null
-	$(CMAKE) --build build-bench -j$(JOBS) --target xgnt_bench
+	$(CMAKE) --build build-bench -j$(JOBS) --target xgnt_bench vchan_bench xgntd xgnt-xenstored \
+		xengnttab xenevtchn
 	build-bench/bench/xgnt_bench --json build-bench/bench.json $(BENCH_ARGS)
+	bench/vchan.sh build-bench --json build-bench/vchan.json
 
 # The SPIN models of the v1 grant entry and 2-level events (models/).
 models: deps

@@ -5,6 +5,10 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config libxen-dev libcmocka-dev spin"
+# xgnt-xenstored interop tests: Debian's unmodified xenstore clients
+PKGS="$PKGS xenstore-utils python3-pyxs libxenstore4"
+# tests/interop: Debian's unmodified libxenvchan
+PKGS="$PKGS libxenmisc4.17"
 
 missing=""
 for p in $PKGS; do
@@ -12,7 +16,9 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	exec "$(dirname "$0")/fetch-debs.sh"
+fi
 
 echo "xgnt: installing missing packages:$missing"
 if [ "$(id -u)" -eq 0 ]; then
@@ -27,3 +33,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+exec "$(dirname "$0")/fetch-debs.sh"

@@ -1029,6 +1029,8 @@ struct vfenv {
 	struct xgnt_domain *g, *mp;
 	atomic_bool stop;
 	atomic_long switches, busy, placed, place_einval, maps_ok, copies_ok, ops;
+	atomic_bool quiet;        /* mappers: drop your pin and wait */
+	atomic_int quiet_ack;
 };
 
 static void vf_grant(struct vfenv *e, unsigned int ver, grant_ref_t ref)
@@ -1062,6 +1064,27 @@ static void *vf_switcher(void *p)
 			atomic_fetch_add(&e->busy, 1);
 		}
 		sched_yield();
+	}
+	/* Under load the mappers may have kept a pin through every attempt,
+	 * or the placer never ran in a v2 period: then have the mappers
+	 * stand still, switch to v2 with nothing pinned, and let the placer
+	 * place the status frame once. */
+	if (!atomic_load(&e->switches) || !atomic_load(&e->placed)) {
+		atomic_store(&e->quiet, true);
+		for (i = 0; atomic_load(&e->quiet_ack) < 2 && i < 1000000; i++)
+			sched_yield();
+		if (ver == 1) {
+			struct gnttab_set_version sv = { .version = 2 };
+
+			TCHECK(xgnt_grant_table_op(v, GNTTABOP_set_version, &sv, 1) == 0,
+			       "set_version(2) with the mappers still");
+			ver = 2;
+			atomic_fetch_add(&e->switches, 1);
+			vf_grant(e, ver, VF_REF);
+		}
+		for (i = 0; !atomic_load(&e->placed) && i < 1000000; i++)
+			sched_yield();
+		atomic_store(&e->quiet, false);
 	}
 	atomic_store(&e->stop, true);
 	return NULL;
@@ -1112,6 +1135,16 @@ static void *vf_mapper(void *p)
 	while (!atomic_load(&e->stop)) {
 		uint64_t r = rnd(&seed);
 		grant_ref_t ref = (r & 1) ? VF_RES_REF : VF_REF;
+
+		if (atomic_load(&e->quiet)) {
+			if (holding)
+				TCHECK(vunmap(v, held_h, held_addr) == GNTST_okay, "quiet unmap");
+			holding = false;
+			atomic_fetch_add(&e->quiet_ack, 1);
+			while (atomic_load(&e->quiet) && !atomic_load(&e->stop))
+				sched_yield();
+			continue;
+		}
 
 		atomic_fetch_add(&e->ops, 1);
 		if (holding && (r >> 8) % 2) {

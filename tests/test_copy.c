@@ -191,6 +191,49 @@ static void test_copy_unknown_domain_is_bad_domain(void **state)
 	env_down(&e);
 }
 
+/*
+ * Real Xen 4.17 (tests/xen, scenario copy_gmfn_domain_checks_order):
+ * both ends' domains are looked up first, and a gmfn end naming a domid
+ * other than DOMID_SELF is refused only when that end is claimed, the
+ * source before the destination.
+ */
+static void test_copy_domain_lookups_before_gmfn_domid_check(void **state)
+{
+	struct env e;
+	uint8_t *own;
+
+	(void)state;
+	env_up(&e, XGNT_DOMAIN_PV, 1, XGNT_DOMAIN_PV);
+	t_grant(e.a, REF, ID_B, t_ram_frame(e.a, 3), false);
+	own = t_ram_va(e.b, 9);
+	memset(own, 0xee, PAGE);
+	/* gmfn end with an unknown domain: bad_domain, not permission_denied */
+	assert_int_equal(copy1(e.b, by_ref(ID_A, REF, 0), by_gmfn(88, t_ram_frame(e.b, 9), 0),
+			       8, GNTCOPY_source_gref),
+			 GNTST_bad_domain);
+	assert_int_equal(copy1(e.b, by_gmfn(88, t_ram_frame(e.b, 9), 0), by_ref(ID_A, REF, 0),
+			       8, GNTCOPY_dest_gref),
+			 GNTST_bad_domain);
+	/* the destination's lookup comes before the source's domid check */
+	assert_int_equal(copy1(e.b, by_gmfn(ID_B, t_ram_frame(e.b, 9), 0),
+			       by_ref(88, REF, 0), 8, GNTCOPY_dest_gref),
+			 GNTST_bad_domain);
+	assert_int_equal(copy1(e.b, by_gmfn(ID_B, t_ram_frame(e.b, 9), 0),
+			       by_gmfn(88, t_ram_frame(e.b, 9), 0), 8, 0),
+			 GNTST_bad_domain);
+	/* the source is claimed before the destination's domid check */
+	assert_int_equal(copy1(e.b, by_ref(ID_A, nr_entries(e.a), 0),
+			       by_gmfn(ID_B, t_ram_frame(e.b, 9), 0), 8, GNTCOPY_source_gref),
+			 GNTST_bad_gntref);
+	/* the domid check before the frame's */
+	assert_int_equal(copy1(e.b, by_ref(ID_A, REF, 0), by_gmfn(ID_B, ~(xen_pfn_t)0 >> 28, 0),
+			       8, GNTCOPY_source_gref),
+			 GNTST_permission_denied);
+	assert_true(is_byte(own, PAGE, 0xee));
+	assert_int_equal(t_entry_flags(e.a, REF) & RW_BITS, 0);
+	env_down(&e);
+}
+
 static void test_copy_ref_out_of_range_is_bad_gntref(void **state)
 {
 	struct env e;
@@ -882,6 +925,7 @@ int main(void)
 		cmocka_unit_test(test_copy_len_zero_is_okay_and_validates_nothing),
 		cmocka_unit_test(test_copy_gmfn_end_with_domid_not_self_is_permission_denied),
 		cmocka_unit_test(test_copy_unknown_domain_is_bad_domain),
+		cmocka_unit_test(test_copy_domain_lookups_before_gmfn_domid_check),
 		cmocka_unit_test(test_copy_ref_out_of_range_is_bad_gntref),
 		cmocka_unit_test(test_copy_entry_not_granted_to_caller_is_general_error),
 		cmocka_unit_test(test_copy_into_readonly_grant_is_general_error_and_writes_nothing),

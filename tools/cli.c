@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xgnt: the command line. `xgnt demo` runs the embedded split block
- * driver demo; the daemon's subcommands (domain, dump, top) answer with a
- * clear error until xgntd exists.
+ * driver demo; domain, dump and top talk to a running xgntd.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,9 +19,9 @@ static const char usage[] =
 	"commands:\n"
 	"  demo      run a split block driver (frontend and backend domains) over\n"
 	"            grants and an event channel, and print what it measured\n"
-	"  domain    create, destroy, list domains of the daemon   (needs xgntd)\n"
-	"  dump      Xen-style dump of a daemon's grant tables      (needs xgntd)\n"
-	"  top       live grant and event counters of the daemon    (needs xgntd)\n"
+	"  domain    create, destroy, list the domains of a running xgntd\n"
+	"  dump      Xen-style dump of a running xgntd's grant tables\n"
+	"  top       live grants, mappings and events per domain of xgntd\n"
 	"\n"
 	"`xgnt COMMAND --help` describes each command.\n";
 
@@ -33,14 +32,20 @@ static const struct daemon_cmd {
 	  "usage: xgnt domain create DOMID [--type hvm|pv|arm] [--ram-mib N] [--vcpus N] [--privileged]\n"
 	  "       xgnt domain destroy DOMID\n"
 	  "       xgnt domain list\n"
-	  "\nManage the domains of the daemon at $XGNT_SOCKET (xgntd).\n" },
+	  "\nManage the domains of the daemon at $XGNT_SOCKET (xgntd). The list shows\n"
+	  "each domain's handles (attached connections), grants in use, mappings it\n"
+	  "holds, event channels bound through handles and grant frames in use/max.\n"
+	  "Acts as domain $XGNT_DOMID (default 0), which must be privileged.\n" },
 	{ "dump",
 	  "usage: xgnt dump [DOMID]\n"
 	  "\nXen-style dump ('g' debug key) of the grant tables of the daemon's\n"
-	  "domains, or of DOMID only.\n" },
+	  "domains at $XGNT_SOCKET, or of DOMID only.\n" },
 	{ "top",
-	  "usage: xgnt top\n"
-	  "\nLive grant, mapping and event counters per domain of the daemon.\n" },
+	  "usage: xgnt top [-n ITERATIONS] [-d DELAY_MS]\n"
+	  "\nLive per-domain view of the daemon at $XGNT_SOCKET: handles, grants in use,\n"
+	  "entries others pin, mappings held, ports, and events sent, events delivered\n"
+	  "and daemon requests per second. Refreshes every DELAY_MS (1000) until\n"
+	  "interrupted, or ITERATIONS times.\n" },
 };
 
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
@@ -89,13 +94,7 @@ int cli_parse_size(const char *s, uint64_t *out)
 
 static int daemon_cmd(const struct daemon_cmd *c, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(c->help, stdout);
-			return 0;
-		}
-	fprintf(stderr, "xgnt %s: needs the daemon (xgntd), not available yet\n", c->name);
-	return EXIT_USAGE;
+	return daemon_main(c->name, argc, argv, c->help);
 }
 
 int main(int argc, char **argv)

@@ -13,5 +13,7 @@ int cli_parse_size(const char *s, uint64_t *out);
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 int demo_main(int argc, char **argv);
+/* domain, dump, top: against the daemon at $XGNT_SOCKET. */
+int daemon_main(const char *cmd, int argc, char **argv, const char *help);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <xen/xen.h>
 #include <xen/grant_table.h>
@@ -81,6 +82,16 @@ XGNT_API void xgnt_machine_destroy(struct xgnt_machine *m);
 /* Frames of machine memory not allocated to anyone (for tools and tests). */
 XGNT_API uint32_t xgnt_machine_free_frames(struct xgnt_machine *m);
 
+/*
+ * Machine memory as a file: frame f is at offset f * 4096 of this memfd
+ * (RAM, then iomem), *nr_frames of them. For a daemon that lets processes
+ * act as domains: it passes the fd so that a process maps the frames it was
+ * given (a grant it mapped, a page it shares). Whoever holds the fd can
+ * map any frame: it is not a capability (DESIGN.md, threat model). The fd
+ * stays the machine's; callers dup it if they keep it.
+ */
+XGNT_API int xgnt_machine_memfd(struct xgnt_machine *m, uint64_t *nr_frames);
+
 enum xgnt_domain_type {
 	XGNT_DOMAIN_HVM = 0, /* x86 auto-translated guest (HVM/PVH): Xen's HVM semantics */
 	XGNT_DOMAIN_PV,      /* x86 paravirtualised guest: grant frames are MFNs */
@@ -129,6 +140,11 @@ XGNT_API void xgnt_domain_layout(const struct xgnt_domain *d, struct xgnt_domain
 /* PV domains grant machine frames: pfn -> mfn of their RAM, as Xen's
  * start_info mfn_list tells a PV guest. INVALID_MFN if none. */
 XGNT_API xen_pfn_t xgnt_domain_pfn_to_mfn(const struct xgnt_domain *d, xen_pfn_t pfn);
+
+/* The machine frame shown at guest frame gfn of d (translated: a GFN; PV:
+ * a pseudo-physical frame of the linear 1:1 space): its RAM, a grant
+ * mapping, a grant-table frame. INVALID_MFN where nothing is. */
+XGNT_API xen_pfn_t xgnt_domain_gfn_to_mfn(struct xgnt_domain *d, xen_pfn_t gfn);
 
 /* The machine frame of d's shared_info page (start_info->shared_info for a
  * PV guest; translated guests place it with XENMAPSPACE_shared_info). */
@@ -232,6 +248,12 @@ XGNT_API int xgnt_domain_walk_mappings(struct xgnt_domain *d,
 #define XGNT_CHECK_GTF 1u
 XGNT_API int xgnt_machine_check(struct xgnt_machine *m, unsigned int flags, char *buf,
 				size_t len);
+
+/* Xen's 'g' debug key: each domain's grant table, active entries and
+ * maptrack, as text (a header line, then one line per item). 0 or the
+ * walk's -errno. */
+XGNT_API int xgnt_machine_dump(struct xgnt_machine *m, FILE *out);
+XGNT_API int xgnt_domain_dump(struct xgnt_domain *d, FILE *out);
 
 /* Domains of the machine, in domid order (including none that are dying). */
 XGNT_API int xgnt_machine_walk_domains(struct xgnt_machine *m,

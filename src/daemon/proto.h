@@ -84,8 +84,13 @@ struct xgntd_hello {
 	uint32_t magic, version;
 	uint32_t kind;          /* enum xgntd_kind */
 	uint32_t domid;         /* the domain this handle acts for */
-	uint32_t flags;         /* 0 */
+	uint32_t flags;         /* XGNTD_HELLO_* */
 };
+/* evtchn only (xenevtchn_fdopen): the HELLO passes the read end of an
+ * existing handle's pipe (SCM_RIGHTS); this connection takes that handle
+ * over (its ports, pipe and restriction), and no new pipe is passed back.
+ * -ENOENT when no handle of the domain owns that pipe. */
+#define XGNTD_HELLO_ADOPT 1u
 struct xgntd_hello_reply {
 	uint32_t version;
 	uint32_t domid;
@@ -113,8 +118,8 @@ struct xgntd_map {
 	uint32_t pad;
 	struct xgntd_map_ref refs[];
 };
-/* GNTDEV_UNMAP: ret 0; -EINVAL when id is not a map of this handle or
- * count does not match it. */
+/* GNTDEV_UNMAP: ret 0; -ENOENT (Linux's) when id is not a map of this
+ * handle or count does not match it. */
 struct xgntd_unmap {
 	uint32_t id;
 	uint32_t count;

@@ -390,6 +390,18 @@ xen_pfn_t xgnt_domain_pfn_to_mfn(const struct xgnt_domain *d, xen_pfn_t pfn)
 	return mfn;
 }
 
+xen_pfn_t xgnt_domain_gfn_to_mfn(struct xgnt_domain *d, xen_pfn_t gfn)
+{
+	struct p2m_entry e;
+
+	if (!d)
+		return INVALID_MFN;
+	e = p2m_get(d, gfn);
+	if (e.type == P2M_EMPTY || e.revoking)
+		return INVALID_MFN;
+	return e.mfn;
+}
+
 xen_pfn_t xgnt_domain_shared_info_mfn(const struct xgnt_domain *d)
 {
 	return d->shared_info_mfn;

@@ -134,6 +134,13 @@ void xgnt_machine_destroy(struct xgnt_machine *m)
 	free(m);
 }
 
+int xgnt_machine_memfd(struct xgnt_machine *m, uint64_t *nr_frames)
+{
+	if (nr_frames)
+		*nr_frames = (uint64_t)m->nr_frames + m->nr_iomem_frames;
+	return m->memfd;
+}
+
 uint32_t xgnt_machine_free_frames(struct xgnt_machine *m)
 {
 	uint32_t n;
