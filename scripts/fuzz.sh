@@ -16,8 +16,9 @@ set -eu
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# Default: every harness, fuzz/fuzz_*.c.
-HARNESSES=${*:-$(cd "$ROOT/fuzz" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ')}
+# Default: every harness, fuzz/fuzz_*.c, and the xenstore server's
+# (tests/xenstore/fuzz_xs_wire.c, corpus tests/xenstore/corpus).
+HARNESSES=${*:-"$(cd "$ROOT/fuzz" && ls fuzz_*.c | sed 's/\.c$//' | tr '\n' ' ') fuzz_xs_wire"}
 B=$ROOT/build-fuzz
 CC_FUZZ=${CC_FUZZ:-clang}
 
@@ -40,6 +41,7 @@ status=0
 total_runs=0
 for h in $HARNESSES; do
 	corpus=$ROOT/fuzz/corpus/$h
+	[ "$h" = fuzz_xs_wire ] && corpus=$ROOT/tests/xenstore/corpus
 	work=$B/work/$h
 	log=$B/logs/$h.log
 	mkdir -p "$corpus" "$work"
