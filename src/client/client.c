@@ -223,21 +223,30 @@ void xgntc_close(struct xgntc *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
-long xgntc_call(struct xgntc *c, uint32_t type, const void *req, size_t len, void *out,
-		size_t out_max, size_t *out_len)
+long xgntc_call_fds(struct xgntc *c, uint32_t type, const void *req, size_t len, void *out,
+		    size_t out_max, size_t *out_len, int *fds, unsigned int max_fds)
 {
 	struct xgntd_hdr h = { .type = type, .len = (uint32_t)len };
+	unsigned int k;
 	long rc;
 
+	for (k = 0; k < max_fds; k++)
+		fds[k] = -1;
 	if (len > XGNTD_MAX_MSG)
 		return -E2BIG;
 	pthread_mutex_lock(&c->lock);
 	h.seq = ++c->seq;
 	rc = send_msg(c->fd, &h, req, len, -1);
 	if (!rc)
-		rc = recv_reply(c, type, h.seq, out, out_max, out_len, NULL, 0);
+		rc = recv_reply(c, type, h.seq, out, out_max, out_len, fds, max_fds);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+long xgntc_call(struct xgntc *c, uint32_t type, const void *req, size_t len, void *out,
+		size_t out_max, size_t *out_len)
+{
+	return xgntc_call_fds(c, type, req, len, out, out_max, out_len, NULL, 0);
 }
 
 int xgntc_post(struct xgntc *c, uint32_t type, const void *req, size_t len)

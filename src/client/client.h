@@ -44,6 +44,10 @@ void xgntc_close(struct xgntc *c);
  * daemon has gone. */
 long xgntc_call(struct xgntc *c, uint32_t type, const void *req, size_t len, void *out,
 		size_t out_max, size_t *out_len);
+/* The same, and up to max_fds descriptors the reply passes (each -1 if
+ * absent; the caller closes them). */
+long xgntc_call_fds(struct xgntc *c, uint32_t type, const void *req, size_t len, void *out,
+		    size_t out_max, size_t *out_len, int *fds, unsigned int max_fds);
 /* A request that gets no reply (XGNTD_F_NOREPLY). */
 int xgntc_post(struct xgntc *c, uint32_t type, const void *req, size_t len);
 

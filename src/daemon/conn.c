@@ -69,6 +69,7 @@ struct conn *conn_new(struct daemon *dmn, int fd)
 	c->dmn = dmn;
 	c->fd = fd;
 	c->pipe_w = -1;
+	c->bell_fd = -1;
 	c->restrict_domid = DOMID_INVALID;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		c->pid = cred.pid;
@@ -155,9 +156,9 @@ static long hello(struct conn *c, const struct xgntd_hdr *h, const void *p, int 
 			rc = evt_adopt(c, in_fd);
 			break;
 		}
-		rc = evt_hello(c, &fds[*nfds]);
+		rc = evt_hello(c, fds);
 		if (!rc)
-			(*nfds)++;
+			*nfds = 2;
 		break;
 	default:
 		rc = 0;
@@ -210,7 +211,7 @@ static bool dispatch(struct conn *c, const struct xgntd_hdr *h, const void *p, i
 		rc = gnt_request(c, h, p, out, &out_len);
 		break;
 	case XGNTD_KIND_EVTCHN:
-		rc = evt_request(c, h, p);
+		rc = evt_request(c, h, p, out, &out_len, fds, &nfds);
 		break;
 	default:
 		rc = ctl_request(c, h, p, &reply, &out_len);
@@ -225,7 +226,8 @@ static bool dispatch(struct conn *c, const struct xgntd_hdr *h, const void *p, i
 			free(reply);
 		return true;
 	}
-	rc = conn_send(c, h->type, h->seq, (int32_t)rc, reply, out_len, NULL, 0);
+	/* Descriptors of a reply (a route) stay the daemon's. */
+	rc = conn_send(c, h->type, h->seq, (int32_t)rc, reply, out_len, fds, nfds);
 	if (reply != out)
 		free(reply);
 	return rc == 0;

@@ -35,7 +35,7 @@ struct evport {
 	struct dd *dd;
 	struct conn *owner;          /* NULL once its handle unbound it */
 	evtchn_port_t port;
-	bool enabled;                /* Linux: delivered and not yet unmasked */
+	uint32_t token;              /* its slot's token in the owner's bell */
 	unsigned int refs;           /* the owner's, and each unmap notify's */
 };
 
@@ -94,6 +94,9 @@ struct conn {
 	struct gshare *shares;
 	/* evtchn */
 	int pipe_w;                  /* pending ports to the client */
+	int bell_fd;                 /* the handle's bell (proto.h), and */
+	void *bell;                  /* its mapping (XGNTD_BELL_SIZE) */
+	uint32_t bell_id;            /* names pipe and bell to other clients */
 	uint32_t restrict_domid;     /* DOMID_INVALID: unrestricted */
 	unsigned int nr_ports;
 	/* ctl */
@@ -114,6 +117,8 @@ struct daemon {
 	struct conn *dead_conns;
 	struct dd *dead_doms;
 	unsigned int gntalloc_limit; /* per domain, Linux's gntalloc limit */
+	uint32_t next_token;         /* evtchn: bindings' bell tokens */
+	uint32_t next_bell_id;
 	int verbose;
 	bool stop;
 };
@@ -151,9 +156,13 @@ long gnt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void 
 void gnt_release(struct conn *c);
 
 /* evt.c: evtchn handles */
-int evt_hello(struct conn *c, int *pipe_r);
+/* fds: the pipe's read end (the caller closes it once sent) and the
+ * bell (the handle's). */
+int evt_hello(struct conn *c, int fds[2]);
 int evt_adopt(struct conn *c, int pipe_r);
-long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p);
+/* A ROUTE reply fills out and fds (the conn's, not to be closed). */
+long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void *out,
+		 size_t *out_len, int *fds, unsigned int *nfds);
 void evt_release(struct conn *c);
 struct evport *evt_port_get(struct dd *dd, evtchn_port_t port);
 void evt_port_put(struct evport *ep);

@@ -177,6 +177,7 @@ void dd_info(struct dd *dd, struct xgntd_domain_info *out)
 {
 	struct xgnt_table_info ti;
 	struct evport *ep;
+	struct conn *c;
 
 	memset(out, 0, sizeof(*out));
 	out->domid = dd->domid;
@@ -198,6 +199,15 @@ void dd_info(struct dd *dd, struct xgntd_domain_info *out)
 			out->nr_ports++;
 	out->events_sent = dd->events_sent;
 	out->events_delivered = dd->events_delivered;
+	/* and those that went past the daemon, bell to bell */
+	for (c = dd->dmn->conns; c; c = c->next) {
+		const struct xgntd_bell_hdr *bh = c->bell;
+
+		if (c->dd != dd || !bh)
+			continue;
+		out->events_sent += __atomic_load_n(&bh->sent, __ATOMIC_RELAXED);
+		out->events_delivered += __atomic_load_n(&bh->delivered, __ATOMIC_RELAXED);
+	}
 	out->hypercalls = dd->hypercalls;
 }
 

@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * xgntd: evtchn handles, as Linux's evtchn driver keeps them. A port is
- * delivered once (written to the handle's pipe, and masked) until the
+ * delivered once (written to the handle's pipe, and held) until the
  * process unmasks it; a handle may be restricted to one peer domain.
+ *
+ * What is delivered and held lives in the handle's bell (proto.h), which
+ * the process maps too: it unmasks there, and, once it has asked for a
+ * route, notifies a peer handle through that handle's bell and pipe
+ * without the daemon. The daemon delivers what the core raises (notifies
+ * without a route, unmap notifications, VIRQs) through the same bell.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bell.h"
 #include "daemon.h"
 
 /* Ports one handle may bind: the pipe holds every one of them at once. */
@@ -48,42 +56,83 @@ static struct evport *handle_port(struct conn *c, evtchn_port_t port)
 	return ep && ep->owner == c ? ep : NULL;
 }
 
-/* Linux's evtchn_interrupt: disable the port, queue it for the process. */
+static void deliver(struct conn *c, evtchn_port_t port)
+{
+	if (write(c->pipe_w, &port, sizeof(port)) != sizeof(port))
+		/* Only a process that unmasks ports it never read fills it. */
+		dlog(c->dmn, "d%u: pipe of pid %d full: port %u dropped", c->dd->domid,
+		     (int)c->pid, port);
+	else
+		c->dd->events_delivered++;
+}
+
+/* Linux's evtchn_interrupt: queue the port for the process, once. */
 static void on_event(struct xgnt_guest *g, evtchn_port_t port, void *data)
 {
 	struct evport *ep = data;
 	struct conn *c = ep->owner;
 
-	xgnt_evtchn_mask(g, port);
-	if (!c || !ep->enabled)
-		return;
-	ep->enabled = false;
-	if (write(c->pipe_w, &port, sizeof(port)) != sizeof(port))
-		/* Only a process that unmasks ports it never read fills it. */
-		dlog(c->dmn, "d%u: pipe of pid %d full: port %u dropped", ep->dd->domid,
-		     (int)c->pid, port);
-	else
-		ep->dd->events_delivered++;
+	(void)g;
+	if (c && c->bell && bell_raise(bell_slot(c->bell, port), ep->token) == BELL_DELIVER)
+		deliver(c, port);
 }
 
-int evt_hello(struct conn *c, int *pipe_r)
+int evt_hello(struct conn *c, int fds[2])
 {
-	int p[2];
+	int p[2], b;
+	void *bell;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	b = memfd_create("xgnt-evtchn-bell", MFD_CLOEXEC);
+	if (b < 0)
 		return -errno;
-	/* The daemon never blocks on it; the client's end stays blocking. */
+	if (ftruncate(b, (off_t)XGNTD_BELL_SIZE) < 0) {
+		int e = errno;
+
+		close(b);
+		return -e;
+	}
+	bell = mmap(NULL, XGNTD_BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+	if (bell == MAP_FAILED) {
+		int e = errno;
+
+		close(b);
+		return -e;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		munmap(bell, XGNTD_BELL_SIZE);
+		close(b);
+		return -e;
+	}
+	/* No writer ever blocks on it; the client's end stays blocking. */
 	if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0 ||
 	    fcntl(p[1], F_SETPIPE_SZ, (int)(HANDLE_MAX_PORTS * sizeof(evtchn_port_t))) < 0) {
 		int e = errno;
 
 		close(p[0]);
 		close(p[1]);
+		munmap(bell, XGNTD_BELL_SIZE);
+		close(b);
 		return -e;
 	}
 	c->pipe_w = p[1];
-	*pipe_r = p[0];
+	c->bell_fd = b;
+	c->bell = bell;
+	c->bell_id = ++c->dmn->next_bell_id;
+	fds[0] = p[0];
+	fds[1] = b;
 	return 0;
+}
+
+/* The port leaves its handle: a sender's route to it goes stale. */
+static void disown(struct evport *ep)
+{
+	struct conn *c = ep->owner;
+
+	if (c && c->bell)
+		bell_set(bell_slot(c->bell, ep->port), 0);
+	ep->owner = NULL;
 }
 
 /* xenevtchn_fdopen: take over the handle whose pipe pipe_r reads. */
@@ -104,9 +153,14 @@ int evt_adopt(struct conn *c, int pipe_r)
 			if (ep->owner == o)
 				ep->owner = c;
 		c->pipe_w = o->pipe_w;
+		c->bell_fd = o->bell_fd;
+		c->bell = o->bell;
+		c->bell_id = o->bell_id;
 		c->nr_ports = o->nr_ports;
 		c->restrict_domid = o->restrict_domid;
 		o->pipe_w = -1;
+		o->bell_fd = -1;
+		o->bell = NULL;
 		o->nr_ports = 0;
 		return 0;
 	}
@@ -129,22 +183,59 @@ static long bound(struct conn *c, evtchn_port_t port)
 	ep->dd = dd;
 	ep->owner = c;
 	ep->port = port;
-	ep->enabled = true;
+	if (!++c->dmn->next_token)   /* 0 is no binding */
+		++c->dmn->next_token;
+	ep->token = c->dmn->next_token;
 	ep->refs = 1;
 	ep->next = dd->ports;
 	dd->ports = ep;
 	c->nr_ports++;
-	rc = xgnt_evtchn_bind(dd->g, port, on_event, ep);
+	if (port >= XGNTD_BELL_PORTS) {
+		rc = -ENOSPC;   /* no port of Xen's ABIs is */
+	} else {
+		bell_set(bell_slot(c->bell, port), ep->token);
+		rc = xgnt_evtchn_bind(dd->g, port, on_event, ep);
+	}
 	if (rc) {
 		c->nr_ports--;
-		ep->owner = NULL;
+		disown(ep);
 		evt_port_put(ep);
 		return rc;
 	}
 	return port;
 }
 
-long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p)
+/* The handle owning the peer of ep's port, when it is interdomain. */
+static long route(struct conn *c, struct evport *ep, void *out, size_t *out_len, int *fds,
+		  unsigned int *nfds)
+{
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = ep->port };
+	struct xgntd_evtchn_route *r = out;
+	struct evport *peer;
+	struct dd *pd;
+
+	if (xgnt_hyp_event_channel_op(c->dd->g, EVTCHNOP_status, &st) ||
+	    st.status != EVTCHNSTAT_interdomain)
+		return 0;
+	pd = dd_find(c->dmn, st.u.interdomain.dom);
+	if (!pd)
+		return 0;
+	peer = port_lookup(pd, st.u.interdomain.port);
+	if (!peer || !peer->owner || !peer->owner->bell || peer->owner->pipe_w < 0)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->handle = peer->owner->bell_id;
+	r->port = peer->port;
+	r->token = peer->token;
+	*out_len = sizeof(*r);
+	fds[0] = peer->owner->pipe_w;
+	fds[1] = peer->owner->bell_fd;
+	*nfds = 2;
+	return 1;
+}
+
+long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void *out,
+		 size_t *out_len, int *fds, unsigned int *nfds)
 {
 	const struct xgntd_evtchn *req = p;
 	struct dd *dd = c->dd;
@@ -152,7 +243,7 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p)
 	long rc;
 
 	/* An ioctl the driver does not know: ENOTTY, whatever its size. */
-	if (h->type < XGNTD_EVTCHN_BIND_UNBOUND || h->type > XGNTD_EVTCHN_RESTRICT)
+	if (h->type < XGNTD_EVTCHN_BIND_UNBOUND || h->type > XGNTD_EVTCHN_ROUTE)
 		return -ENOTTY;
 	if (h->len != sizeof(*req))
 		return -EINVAL;
@@ -201,23 +292,24 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p)
 		ep = handle_port(c, req->port);
 		if (!ep)
 			return -ENOTCONN;
-		ep->owner = NULL;
+		disown(ep);
 		c->nr_ports--;
 		evt_port_put(ep);
 		return 0;
 	case XGNTD_EVTCHN_NOTIFY:
+	case XGNTD_EVTCHN_ROUTE:
 		ep = handle_port(c, req->port);
 		if (!ep)
 			return -ENOTCONN;
 		evt_port_send(ep);
+		if (h->type == XGNTD_EVTCHN_ROUTE && !(h->flags & XGNTD_F_NOREPLY))
+			return route(c, ep, out, out_len, fds, nfds);
 		return 0;
 	case XGNTD_EVTCHN_UNMASK:
 		/* Linux's evtchn_write: unknown ports are ignored. */
 		ep = handle_port(c, req->port);
-		if (ep && !ep->enabled) {
-			ep->enabled = true;
-			xgnt_evtchn_unmask(dd->g, ep->port);
-		}
+		if (ep && bell_unmask(bell_slot(c->bell, ep->port)) == BELL_DELIVER)
+			deliver(c, ep->port);
 		return 0;
 	case XGNTD_EVTCHN_RESTRICT:
 		if (c->restrict_domid != DOMID_INVALID)
@@ -238,7 +330,7 @@ void evt_release(struct conn *c)
 	for (ep = dd->ports; ep; ep = next) {
 		next = ep->next;
 		if (ep->owner == c) {
-			ep->owner = NULL;
+			disown(ep);
 			evt_port_put(ep);
 		}
 	}
@@ -246,6 +338,17 @@ void evt_release(struct conn *c)
 	if (c->pipe_w >= 0)
 		close(c->pipe_w);
 	c->pipe_w = -1;
+	if (c->bell) {
+		struct xgntd_bell_hdr *bh = c->bell;
+
+		/* What went past the daemon counts for the domain still. */
+		dd->events_delivered += __atomic_load_n(&bh->delivered, __ATOMIC_RELAXED);
+		dd->events_sent += __atomic_load_n(&bh->sent, __ATOMIC_RELAXED);
+		munmap(c->bell, XGNTD_BELL_SIZE);
+		close(c->bell_fd);
+	}
+	c->bell = NULL;
+	c->bell_fd = -1;
 }
 
 struct evport *evt_port_get(struct dd *dd, evtchn_port_t port)

@@ -59,6 +59,7 @@ enum xgntd_type {
 	XGNTD_EVTCHN_NOTIFY,            /* XGNTD_F_NOREPLY allowed */
 	XGNTD_EVTCHN_UNMASK,            /* XGNTD_F_NOREPLY allowed */
 	XGNTD_EVTCHN_RESTRICT,
+	XGNTD_EVTCHN_ROUTE,             /* notify, and ask for the peer's bell */
 	/* control (tools, xenstored, libxenctrl) */
 	XGNTD_CTL_DOMAIN_CREATE = 64,
 	XGNTD_CTL_DOMAIN_DESTROY,
@@ -78,8 +79,9 @@ enum xgntd_kind {
 
 /* HELLO: request. The reply's payload is struct xgntd_hello_reply, and it
  * passes descriptors: gntdev and gntalloc get the machine memory memfd
- * (frame f at offset f * 4096); evtchn gets the read end of the handle's
- * pipe of pending ports (4 bytes per port, host order). */
+ * (frame f at offset f * 4096); evtchn gets two: the read end of the
+ * handle's pipe of pending ports (4 bytes per port, host order) and the
+ * handle's bell (below). */
 struct xgntd_hello {
 	uint32_t magic, version;
 	uint32_t kind;          /* enum xgntd_kind */
@@ -168,8 +170,55 @@ struct xgntd_unshare {
 /* Event channels: ret is the local port, or 0, or -errno. */
 struct xgntd_evtchn {
 	uint32_t domid;         /* bind_unbound, bind_interdomain, restrict */
-	uint32_t port;          /* bind_interdomain (remote), unbind, notify, unmask */
+	uint32_t port;          /* bind_interdomain (remote), unbind, notify, unmask,
+				 * route */
 	uint32_t virq;          /* bind_virq */
+};
+
+/*
+ * The bell: a memfd per evtchn handle holding, for each port the handle
+ * bound, the state Linux's evtchn driver keeps (delivered, and held while
+ * masked), so that a process notifying an interdomain port whose peer is
+ * another handle can deliver the event itself, writing the peer's pipe,
+ * without waking the daemon. Slot p (at XGNTD_BELL_SLOT(p)) is one 64-bit
+ * word, changed only by compare-and-swap: its low 32 bits are the binding's
+ * token (0: the port is not bound to this handle), then ENABLED (not
+ * delivered since the last unmask) and PENDING (raised while not enabled).
+ *
+ *   raise:  token differs: stale route (ask the daemon); ENABLED: clear it,
+ *           write the port to the pipe; else set PENDING.
+ *   unmask: ENABLED: nothing; PENDING: clear it, write the port to the
+ *           pipe; else set ENABLED. The handle's own process only sets
+ *           ENABLED, and sends XGNTD_EVTCHN_UNMASK when PENDING is set:
+ *           it holds no write end of its pipe, so that the pipe ends (EOF)
+ *           when the daemon and every route to it have gone.
+ *
+ * The daemon raises for the events it delivers, and clears a slot's token
+ * before the port leaves the handle, so a sender holding an old route finds
+ * it stale. The header counts deliveries into this handle and the sends of
+ * its own fast notifies, for `xgnt top`.
+ */
+#define XGNTD_BELL_PORTS    (1u << 17)           /* EVTCHN_FIFO_NR_CHANNELS */
+#define XGNTD_BELL_HDR      64u
+#define XGNTD_BELL_SLOT(p)  (XGNTD_BELL_HDR + (uint64_t)(p) * 8u)
+#define XGNTD_BELL_SIZE     XGNTD_BELL_SLOT(XGNTD_BELL_PORTS)
+#define XGNTD_BELL_TOKEN    0xffffffffull
+#define XGNTD_BELL_ENABLED  (1ull << 32)
+#define XGNTD_BELL_PENDING  (1ull << 33)
+struct xgntd_bell_hdr {
+	uint64_t delivered;     /* events written to this handle's pipe by senders */
+	uint64_t sent;          /* this handle's notifies delivered without the daemon */
+};
+
+/* EVTCHN_ROUTE: as NOTIFY, and then, when the port is interdomain and its
+ * peer is bound by a handle (of any domain, this one included), ret 1,
+ * this payload, and two descriptors: the peer handle's pipe write end and
+ * its bell. ret 0: no route now (unbound, or the peer is not a handle's). */
+struct xgntd_evtchn_route {
+	uint32_t handle;        /* the peer handle's id: the same pipe and bell */
+	uint32_t port;          /* the peer's port: its slot in the bell */
+	uint32_t token;         /* the binding's token in that slot */
+	uint32_t pad;
 };
 
 /* Control. */

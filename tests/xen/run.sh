@@ -37,7 +37,9 @@ mkdir -p "$cache/debs" "$work"
 # ---- packages ---------------------------------------------------------------
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	note "installing qemu-system-x86 (apt)"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-system-x86 >"$work/apt-qemu.log" 2>&1 ||
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || ! command -v sudo >/dev/null 2>&1 || SUDO="sudo"
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-system-x86 >"$work/apt-qemu.log" 2>&1 ||
 		fail "qemu-system-x86_64 is missing and apt-get install qemu-system-x86 failed (see $work/apt-qemu.log; no network or not root?)"
 fi
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
