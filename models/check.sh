@@ -61,6 +61,7 @@ run gnttab_v1          gnttab_v1.pml ok
 run gnttab_v1-hostile  gnttab_v1.pml ok     -DHOSTILE
 run evtchn_2l          evtchn_2l.pml ok
 run evtchn_fifo        evtchn_fifo.pml ok
+run evtchn_bell        evtchn_bell.pml ok
 run gnttab_v1-no-busy-check  gnttab_v1.pml caught -DBROKEN_END
 run gnttab_v1-no-ro-check    gnttab_v1.pml caught -DBROKEN_RO
 run gnttab_v1-unbounded-cas  gnttab_v1.pml caught -DHOSTILE -DBROKEN_UNBOUNDED
@@ -68,6 +69,8 @@ run evtchn_2l-unmask-no-reraise  evtchn_2l.pml caught -DBROKEN_UNMASK
 run evtchn_2l-upcall-cleared-late evtchn_2l.pml caught -DBROKEN_ORDER
 run evtchn_fifo-unmask-no-reraise evtchn_fifo.pml caught -DBROKEN_UNMASK
 run evtchn_fifo-link-unchecked    evtchn_fifo.pml caught -DBROKEN_LINK
+run evtchn_bell-enable-ignores-held evtchn_bell.pml caught -DBROKEN_ENABLE
+run evtchn_bell-raise-without-cas   evtchn_bell.pml caught -DBROKEN_RAISE
 
 if [ $fail -ne 0 ]; then
 	echo "models: FAILED"
