@@ -123,10 +123,18 @@ static int make_parent(const char *path)
 	return 0;
 }
 
+/*
+ * Listens on path; a live daemon there is an error, a stale file is not.
+ * The socket is bound and listening under a temporary name first and then
+ * renamed into place (as xgnt-xenstored's), so a client that sees the file
+ * can connect, and a second daemon probing it never takes a socket that
+ * is not listening yet for a stale one.
+ */
 static int listen_on(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, rc;
+	char tmp[sizeof(sa.sun_path)];
+	int fd, probe, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -134,34 +142,34 @@ static int listen_on(const char *path)
 	rc = make_parent(path);
 	if (rc)
 		return rc;
+	/* A live daemon answers; a stale socket file does not. */
+	probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		int live = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+
+		close(probe);
+		if (live)
+			return -EADDRINUSE;
+	}
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= sizeof(tmp))
+		strcpy(tmp, path);   /* no room for a temporary name */
+	strcpy(sa.sun_path, tmp);
+	unlink(tmp);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int probe;
-
-		if (errno != EADDRINUSE)
-			goto fail;
-		/* A live daemon answers; a stale socket file does not. */
-		probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			close(fd);
-			return -EADDRINUSE;
-		}
-		if (probe >= 0)
-			close(probe);
-		unlink(path);
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-			goto fail;
+		rc = -errno;
+		close(fd);
+		return rc;
 	}
-	if (listen(fd, 64) < 0)
-		goto fail;
+	if (listen(fd, 64) < 0 || (strcmp(tmp, path) && rename(tmp, path) < 0)) {
+		rc = -errno;
+		unlink(tmp);
+		close(fd);
+		return rc;
+	}
 	return fd;
-fail:
-	rc = -errno;
-	close(fd);
-	return rc;
 }
 
 static int ep_add(int epfd, int fd, void *ptr)

@@ -14,12 +14,19 @@ fail() { echo "FAIL: $*" >&2; [ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null; r
 dir=$(mktemp -d /tmp/xgntd-dropin.XXXXXX) || exit 1
 sock=$dir/run/xgntd.sock   # its directory is created
 
+# Up once it accepts on $sock: the file alone says nothing after a
+# SIGKILL, when the dead daemon's socket is there until the new one has
+# replaced it (a slow start then raced the second daemon below for it).
+accepts() {
+	/usr/bin/python3 -c 'import socket, sys
+socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET).connect(sys.argv[1])' "$sock" 2>/dev/null
+}
 start() {
 	"$XGNTD" --socket "$sock" --memory-mib 128 &
 	pid=$!
 	i=0
-	while [ ! -S "$sock" ]; do
-		i=$((i + 1)); [ $i -gt 1000 ] && fail "xgntd does not create $sock"
+	until [ -S "$sock" ] && accepts; do
+		i=$((i + 1)); [ $i -gt 1000 ] && fail "xgntd does not accept on $sock"
 		kill -0 "$pid" 2>/dev/null || fail "xgntd exited at start"
 		sleep 0.01
 	done

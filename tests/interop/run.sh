@@ -24,10 +24,10 @@ if [ -n "${XGNT_SANITIZED:-}" ]; then BIG=33554432; MID=4194304; else BIG=268435
 export XGNT_SOCKET=$T/xgntd.sock XENSTORED_PATH=$T/xenstored.sock
 "$D" --domain 1 --domain 2 --gntalloc-limit 4096 2>"$T/xgntd.log" &
 DPID=$!; pids="$pids $DPID"
-for i in $(seq 100); do [ -S "$XGNT_SOCKET" ] && break; sleep 0.05; done
+for i in $(seq 400); do [ -S "$XGNT_SOCKET" ] && break; sleep 0.05; done
 "$XS" 2>"$T/xs.log" &
 pids="$pids $!"
-for i in $(seq 100); do [ -S "$XENSTORED_PATH" ] && break; sleep 0.05; done
+for i in $(seq 400); do [ -S "$XENSTORED_PATH" ] && break; sleep 0.05; done
 [ -S "$XGNT_SOCKET" ] && [ -S "$XENSTORED_PATH" ] && ok "daemons up" || { no "daemons up"; cat "$T"/*.log; exit 1; }
 
 # The peers: Debian's libxenvchan, our libraries first.
@@ -44,7 +44,7 @@ pair() {
 	n=$((n + 1)); path=/local/domain/$sd/data/vchan/$cd/t$n
 	peer "$sd" server "$cd" "$path" "$bytes" "$@" >"$T/s.out" 2>&1 &
 	sp=$!
-	for i in $(seq 100); do xenstore-read "$path/event-channel" >/dev/null 2>&1 && break; sleep 0.05; done
+	for i in $(seq 400); do xenstore-read "$path/event-channel" >/dev/null 2>&1 && break; sleep 0.05; done
 	(peer "$cd" client "$sd" "$path" "$bytes") >"$T/c.out" 2>&1
 	crc=$?
 	wait $sp; src=$?
@@ -70,9 +70,16 @@ for victim in server client; do
 	n=$((n + 1)); path=/local/domain/0/data/vchan/1/k$n
 	peer 0 server 1 "$path" 100000000000 65536 65536 >"$T/s.out" 2>&1 &
 	sp=$!
-	for i in $(seq 100); do xenstore-read "$path/event-channel" >/dev/null 2>&1 && break; sleep 0.05; done
+	for i in $(seq 400); do xenstore-read "$path/event-channel" >/dev/null 2>&1 && break; sleep 0.05; done
 	peer 1 client 0 "$path" 100000000000 >"$T/c.out" 2>&1 &
 	cp=$!
+	# Mid-transfer: both ends connected (the server prints "connected"
+	# once the client is), then a second of traffic. A fixed sleep alone
+	# could kill a side that a loaded machine had not yet started.
+	for i in $(seq 400); do
+		grep -q '^connected' "$T/s.out" && grep -q '^connected' "$T/c.out" && break
+		sleep 0.05
+	done
 	sleep 1
 	if [ $victim = server ]; then kill -9 $sp; survivor=$cp; else kill -9 $cp; survivor=$sp; fi
 	( sleep 15; kill -9 $survivor 2>/dev/null ) &
@@ -98,11 +105,11 @@ while True:
     c.sendall(d.upper())
 ' "$T/svc.sock" &
 	pids="$pids $!"
-	for i in $(seq 100); do [ -S "$T/svc.sock" ] && break; sleep 0.05; done
+	for i in $(seq 400); do [ -S "$T/svc.sock" ] && break; sleep 0.05; done
 	XGNT_DOMID=1 LD_LIBRARY_PATH="$COMPAT" LD_PRELOAD="${XGNT_PRELOAD:-}" ASAN_OPTIONS=detect_leaks=0 \
 		"$VSP" -m server 0 /local/domain/1/data/vchan/0/vsp "$T/svc.sock" >"$T/vsp.log" 2>&1 &
 	vsp=$!; pids="$pids $vsp"
-	for i in $(seq 100); do xenstore-read /local/domain/1/data/vchan/0/vsp/ring-ref >/dev/null 2>&1 && break; sleep 0.05; done
+	for i in $(seq 400); do xenstore-read /local/domain/1/data/vchan/0/vsp/ring-ref >/dev/null 2>&1 && break; sleep 0.05; done
 	(echo "hello through a vchan"; sleep 1) | LD_LIBRARY_PATH="$COMPAT" LD_PRELOAD="${XGNT_PRELOAD:-}" \
 		ASAN_OPTIONS=detect_leaks=0 timeout 20 "$VSP" -m client 1 /local/domain/1/data/vchan/0/vsp - \
 		>"$T/vsp.out" 2>>"$T/vsp.log"
@@ -116,18 +123,20 @@ fi
 # xgnt-xenstored follows xgntd's domains: a created domain gets its
 # /local/domain/<id>/domid, a destroyed one fires @releaseDomain and goes.
 "$X" domain create 7 --ram-mib 16 >/dev/null 2>&1 || no "xgnt domain create 7"
-for i in $(seq 100); do [ "$(xenstore-read /local/domain/7/domid 2>/dev/null)" = 7 ] && break; sleep 0.05; done
+for i in $(seq 400); do [ "$(xenstore-read /local/domain/7/domid 2>/dev/null)" = 7 ] && break; sleep 0.05; done
 [ "$(xenstore-read /local/domain/7/domid 2>/dev/null)" = 7 ] && ok "xenstore: /local/domain/7/domid after create" ||
 	no "xenstore: /local/domain/7/domid after create"
 xenstore-watch -n 2 @releaseDomain >"$T/watch.out" 2>&1 &
 wp=$!
-sleep 0.3
+# The watch is set once its up-front event is out; a destroy before
+# that would fire nothing this watch could see.
+for i in $(seq 400); do grep -q '^@releaseDomain' "$T/watch.out" && break; sleep 0.05; done
 "$X" domain destroy 7 >/dev/null 2>&1 || no "xgnt domain destroy 7"
-( sleep 5; kill $wp 2>/dev/null ) & guard=$!
+( sleep 20; kill $wp 2>/dev/null ) & guard=$!
 wait $wp; kill $guard 2>/dev/null
 [ "$(grep -c '^@releaseDomain' "$T/watch.out")" -ge 2 ] && ok "xenstore: @releaseDomain fired on destroy" ||
 	{ no "xenstore: @releaseDomain fired on destroy"; cat "$T/watch.out"; }
-for i in $(seq 100); do xenstore-read /local/domain/7/domid >/dev/null 2>&1 || break; sleep 0.05; done
+for i in $(seq 400); do xenstore-read /local/domain/7/domid >/dev/null 2>&1 || break; sleep 0.05; done
 xenstore-read /local/domain/7/domid >/dev/null 2>&1 && no "xenstore: d7 removed" || ok "xenstore: d7 removed"
 
 # Nothing left behind: no grants, mappings or ports in any domain.

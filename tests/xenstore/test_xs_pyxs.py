@@ -233,7 +233,8 @@ def out_of_fds(tmp):
         wait_socket(path)
         while True:                    # fill the table until a client
             s = raw(path)              # gets no answer: it waits in the
-            s.settimeout(1)            # backlog
+            s.settimeout(3)            # backlog (3 s: a loaded machine
+                                       # may take over 1 s to answer)
             held.append(s)
             s.sendall(struct.pack("<4I", 2, 1, 0, 6) + b"domid\0")
             try:
