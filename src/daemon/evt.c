@@ -378,6 +378,19 @@ void evt_port_put(struct evport *ep)
 
 void evt_port_send(struct evport *ep)
 {
-	if (xgnt_evtchn_notify(ep->dd->g, ep->port) == 0)
-		ep->dd->events_sent++;
+	struct evtchn_status st = { .dom = DOMID_SELF, .port = ep->port };
+	struct dd *pd;
+
+	if (xgnt_evtchn_notify(ep->dd->g, ep->port))
+		return;
+	ep->dd->events_sent++;
+	/* Take the peer's upcall now rather than on a later turn of the
+	 * loop: when the notify's reply goes out, the event is in the peer
+	 * handle's pipe, as when the hypercall returns on Linux. */
+	if (!xgnt_hyp_event_channel_op(ep->dd->g, EVTCHNOP_status, &st) &&
+	    st.status == EVTCHNSTAT_interdomain) {
+		pd = dd_find(ep->dd->dmn, st.u.interdomain.dom);
+		if (pd)
+			dd_events(pd);
+	}
 }
