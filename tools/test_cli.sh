@@ -47,6 +47,15 @@ for i in $(seq 50); do [ -S "$XGNT_SOCKET" ] && break; sleep 0.1; done
 [ -S "$XGNT_SOCKET" ] && ok "xgntd listens" || no "xgntd listens"
 expect 1 "second xgntd on the same socket" "$D"
 grep -q "another xgntd is running" "$T/err" && ok "says so" || no "says another xgntd runs"
+# A daemon starting on the same path (its lock held) though no socket
+# answers yet: refused too, and the path is left alone.
+flock "$T/starting.sock.lock" sleep 3 &
+LPID=$!
+for i in $(seq 50); do flock -n "$T/starting.sock.lock" true || break; sleep 0.1; done
+expect 1 "xgntd while another is starting" "$D" --socket "$T/starting.sock"
+grep -q "another xgntd is running" "$T/err" && ok "says so" || no "says another xgntd runs (lock)"
+[ ! -e "$T/starting.sock" ] && ok "no socket made" || no "made a socket though refused"
+kill $LPID 2>/dev/null; wait $LPID 2>/dev/null
 expect 0 "domain create" "$X" domain create 1 --ram-mib 16 --vcpus 2
 expect 1 "domain create: exists" "$X" domain create 1
 expect 2 "domain create: bad type" "$X" domain create 3 --type sparc

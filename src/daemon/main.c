@@ -4,6 +4,7 @@
  * socket, every connection, every domain's upcall and the signals.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -130,11 +132,13 @@ static int make_parent(const char *path)
  * can connect, and a second daemon probing it never takes a socket that
  * is not listening yet for a stale one.
  */
-static int listen_on(const char *path)
+/* The listening socket at path; *lock_fd: PATH.lock, locked for as long
+ * as the daemon runs (left open on the way out; the process ends). */
+static int listen_on(const char *path, int *lock_fd)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)];
-	int fd, probe, rc;
+	char tmp[sizeof(sa.sun_path)], lockpath[sizeof(sa.sun_path) + 8];
+	int fd, probe, rc, lock;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -142,6 +146,19 @@ static int listen_on(const char *path)
 	rc = make_parent(path);
 	if (rc)
 		return rc;
+	/* Two daemons starting at once on a stale socket would both pass the
+	 * probe below: the first to lock PATH.lock (kept, never removed, so
+	 * that every daemon locks the same file) goes on. */
+	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0)
+		return -errno;
+	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+		close(lock);
+		return rc;
+	}
+	*lock_fd = lock;
 	/* A live daemon answers; a stale socket file does not. */
 	probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (probe >= 0) {
@@ -202,7 +219,7 @@ int main(int argc, char **argv)
 	unsigned int nr_doms = 0, i;
 	uint32_t v;
 	sigset_t mask;
-	int opt, rc, status = 1;
+	int opt, rc, status = 1, lock_fd = -1;
 
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -285,7 +302,7 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		goto out;
-	dmn.lfd = listen_on(path);
+	dmn.lfd = listen_on(path, &lock_fd);
 	if (dmn.lfd < 0) {
 		fprintf(stderr, "xgntd: cannot listen on %s: %s\n", path,
 			dmn.lfd == -EADDRINUSE ? "another xgntd is running there"
@@ -354,6 +371,8 @@ out:
 		if (stat(path, &st) == 0 && st.st_ino == dmn.sock_ino)
 			unlink(path);
 	}
+	if (lock_fd >= 0)
+		close(lock_fd);   /* after the socket is gone: the next may start */
 	if (dmn.m)
 		xgnt_machine_destroy(dmn.m);
 	if (dmn.epfd >= 0)
