@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "daemon/scm.h"
 
 #define NR_SLOTS 4
 #define MAX_DGRAM 600
@@ -87,20 +88,10 @@ static void drain(int fd)
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = u.b, .msg_controllen = sizeof(u.b) };
-		struct cmsghdr *cm;
 
 		if (recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
 			return;
-		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-			size_t k, n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-			for (k = 0; cm->cmsg_type == SCM_RIGHTS && k < n; k++) {
-				int pfd;
-
-				memcpy(&pfd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-				close(pfd);
-			}
-		}
+		scm_take_fds(&mh, NULL, 0);   /* closes them all */
 	}
 }
 

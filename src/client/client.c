@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "../daemon/scm.h"
 
 #define PAGE 4096u
 
@@ -97,8 +98,7 @@ static long recv_reply(struct xgntc *c, uint32_t type, uint16_t seq, void *out, 
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 			     .msg_control = u.b, .msg_controllen = sizeof(u.b) };
 	struct xgntd_hdr h;
-	struct cmsghdr *cm;
-	unsigned int nfd = 0;
+	unsigned int nfd;
 	ssize_t r;
 
 	do
@@ -108,21 +108,9 @@ static long recv_reply(struct xgntc *c, uint32_t type, uint16_t seq, void *out, 
 		return -EPIPE;
 	if (r < 0)
 		return errno == ECONNRESET ? -EPIPE : -errno;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		unsigned int k, n = (unsigned int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-
-		for (k = 0; k < n; k++) {
-			int fd;
-
-			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-			if (nfd < max_fds)
-				fds[nfd++] = fd;
-			else
-				close(fd);
-		}
-	}
+	nfd = scm_take_fds(&mh, fds, max_fds);
+	if (nfd > max_fds)
+		nfd = max_fds;
 	if ((size_t)r < sizeof(h) || (mh.msg_flags & MSG_TRUNC))
 		goto proto;
 	memcpy(&h, buf, sizeof(h));

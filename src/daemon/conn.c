@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "scm.h"
 
 /* Messages one connection may have handled before others get a turn. */
 #define CONN_BURST 64
@@ -247,7 +248,6 @@ void conn_input(struct conn *c)
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 				     .msg_control = u.b, .msg_controllen = sizeof(u.b) };
 		struct xgntd_hdr h;
-		struct cmsghdr *cm;
 		int in_fd = -1, extra = 0;
 		bool ok;
 		ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -256,23 +256,8 @@ void conn_input(struct conn *c)
 			return;
 		/* One descriptor may come with a HELLO (adopt); any other is
 		 * closed and ends the connection. */
-		for (cm = CMSG_FIRSTHDR(&mh); r > 0 && cm; cm = CMSG_NXTHDR(&mh, cm)) {
-			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-				size_t k, n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-				for (k = 0; k < n; k++) {
-					int fd;
-
-					memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
-					if (in_fd < 0) {
-						in_fd = fd;
-					} else {
-						close(fd);
-						extra = 1;
-					}
-				}
-			}
-		}
+		if (r > 0)
+			extra = scm_take_fds(&mh, &in_fd, 1) > 1;
 		if (r <= 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || extra ||
 		    (size_t)r < sizeof(h)) {
 			if (in_fd >= 0)
