@@ -52,7 +52,7 @@ grep -q "another xgntd is running" "$T/err" && ok "says so" || no "says another 
 flock "$T/starting.sock.lock" sleep 3 &
 LPID=$!
 for i in $(seq 50); do flock -n "$T/starting.sock.lock" true || break; sleep 0.1; done
-expect 1 "xgntd while another is starting" "$D" --socket "$T/starting.sock"
+expect 1 "xgntd while another is starting" timeout 10 "$D" --socket "$T/starting.sock"
 grep -q "another xgntd is running" "$T/err" && ok "says so" || no "says another xgntd runs (lock)"
 [ ! -e "$T/starting.sock" ] && ok "no socket made" || no "made a socket though refused"
 kill $LPID 2>/dev/null; wait $LPID 2>/dev/null

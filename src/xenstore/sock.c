@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -276,12 +277,28 @@ int xsv_loop_run(struct xsv_loop *l)
 int xsv_listen(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)];
+	char tmp[sizeof(sa.sun_path)], lockpath[sizeof(sa.sun_path) + 8];
+	static int lock = -1;
 	int fd, probe, err;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
+	/* Two servers starting at once on a stale socket would both pass the
+	 * probe: the one holding PATH.lock (left in place, so that all lock
+	 * the same file) goes on; the lock lasts as long as the process. */
+	if (lock < 0) {
+		snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+		lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (lock < 0)
+			return -errno;
+		if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
+			err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+			close(lock);
+			lock = -1;
+			return err;
+		}
+	}
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0) {
 		int live = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;

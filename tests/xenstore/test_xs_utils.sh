@@ -95,6 +95,15 @@ eq "$(tr '\n' ' ' <"$T/watch")" "/w /w/c /w/c " "watch events"
 "$XSD" --help | grep -q '^Usage: xgnt-xenstored' || fail "--help"
 "$XSD" --socket "$T/sock" 2>"$T/err2" && fail "second server started" || eq $? 1 "second server exit"
 grep -q "another server" "$T/err2" || fail "second server message: $(cat "$T/err2")"
+# one starting on the same path (its lock held), with no socket there yet
+flock "$T/starting.lock" sleep 3 &
+LPID=$!
+for i in $(seq 50); do flock -n "$T/starting.lock" true || break; sleep 0.1; done
+timeout 10 "$XSD" --socket "$T/starting" 2>"$T/err3" && fail "server started though locked out" ||
+	eq $? 1 "locked-out server exit"
+grep -q "another server" "$T/err3" || fail "locked-out message: $(cat "$T/err3")"
+[ ! -e "$T/starting" ] || fail "locked-out server made a socket"
+kill $LPID 2>/dev/null; wait $LPID 2>/dev/null || true
 "$XSD" --socket "$T/sock" --xgnt-socket "$T/nodaemon" 2>/dev/null && fail "bad daemon" || eq $? 1 "explicit daemon exit"
 
 # --- SIGTERM: clean exit, socket removed; the store goes with it
