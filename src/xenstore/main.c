@@ -232,6 +232,7 @@ int main(int argc, char **argv)
 				goto out;
 		} else {
 			xsv_log(&l.srv, 1, "learning domains from xgntd at %s", dpath);
+			l.dpath = dpath;
 		}
 	}
 

@@ -117,6 +117,7 @@ int xsv_domain_add(struct xsv_server *s, uint32_t domid, bool privileged)
 
 	if (d) {
 		d->privileged = privileged || domid == 0;
+		d->listed = true;
 		return 0;
 	}
 	if (s->nr_doms == s->cap_doms) {
@@ -129,7 +130,7 @@ int xsv_domain_add(struct xsv_server *s, uint32_t domid, bool privileged)
 		s->cap_doms = cap;
 	}
 	s->doms[s->nr_doms++] = (struct xsv_domain){
-		.domid = domid, .privileged = privileged || domid == 0,
+		.domid = domid, .privileged = privileged || domid == 0, .listed = true,
 	};
 	ret = xsv_perms_set1(&perms, domid, XS_PERM_NONE);
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
@@ -205,4 +206,22 @@ int xsv_domain_remove(struct xsv_server *s, uint32_t domid)
 	xsv_log(s, 1, "domain %u released", domid);
 	xsv_fire(s, "@releaseDomain", false, NULL);
 	return 0;
+}
+
+void xsv_domains_unlist(struct xsv_server *s)
+{
+	for (unsigned int i = 0; i < s->nr_doms; i++)
+		s->doms[i].listed = false;
+}
+
+void xsv_domains_release_unlisted(struct xsv_server *s)
+{
+	unsigned int i = 0;
+
+	/* xsv_domain_remove moves the last entry into the hole: look again */
+	while (i < s->nr_doms) {
+		if (s->doms[i].listed || s->doms[i].domid == 0 ||
+		    xsv_domain_remove(s, s->doms[i].domid))
+			i++;
+	}
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
@@ -208,12 +209,56 @@ int xsv_loop_setup(struct xsv_loop *l)
 	return 0;
 }
 
+#define RELINK_MS 500   /* between tries to reach a lost xgntd */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The link to xgntd is lost (the daemon stopped or restarted): try again
+ * every RELINK_MS. A daemon that answers sends its domain list, which
+ * becomes the server's: new domains are introduced, domains it does not
+ * name are released (a restarted daemon's machine is a new one).
+ */
+static void relink(struct xsv_loop *l)
+{
+	int fd = xsv_domlink_open(l->dpath), ret = fd;
+
+	if (fd >= 0) {
+		xsv_domains_unlist(&l->srv);
+		ret = xsv_domlink_start(&l->srv, fd, 1000);
+		if (!ret)
+			ret = add_fd(l, fd, &tag_daemon);
+		if (!ret) {
+			xsv_domains_release_unlisted(&l->srv);
+			l->dfd = fd;
+			xsv_log(&l->srv, 0, "daemon link back (%s)", l->dpath);
+			return;
+		}
+		close(fd);
+	}
+	xsv_log(&l->srv, 2, "daemon at %s: %s", l->dpath, strerror(-ret));
+	l->relink_at = now_ms() + RELINK_MS;
+}
+
 int xsv_loop_run(struct xsv_loop *l)
 {
 	struct epoll_event evs[64];
 
 	for (;;) {
-		int n = epoll_wait(l->ep, evs, 64, -1);
+		int timeout = -1, n;
+
+		if (l->dfd < 0 && l->dpath) {
+			long long wait = l->relink_at - now_ms();
+
+			timeout = (int)(wait > 0 ? wait : 0);
+		}
+		n = epoll_wait(l->ep, evs, 64, timeout);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -236,10 +281,12 @@ int xsv_loop_run(struct xsv_loop *l)
 			} else if (p == &tag_daemon) {
 				if (xsv_domlink_input(&l->srv, l->dfd)) {
 					xsv_log(&l->srv, 0, "daemon link closed; "
-						"keeping the domains known so far");
+						"keeping the domains known so far%s",
+						l->dpath ? ", relinking" : "");
 					epoll_ctl(l->ep, EPOLL_CTL_DEL, l->dfd, NULL);
 					close(l->dfd);
 					l->dfd = -1;
+					l->relink_at = now_ms() + RELINK_MS;
 				}
 			} else {
 				struct xsv_conn *c = p;
@@ -253,7 +300,10 @@ int xsv_loop_run(struct xsv_loop *l)
 					do_write(c);
 			}
 		}
-		/* A request may have queued events on any connection. */
+		if (l->dfd < 0 && l->dpath && now_ms() >= l->relink_at)
+			relink(l);
+		/* A request (or a relink) may have queued events on any
+		 * connection. */
 		for (struct xsv_conn *c = l->srv.conns, *next; c; c = next) {
 			next = c->next;
 			if (!c->dead)

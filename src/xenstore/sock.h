@@ -8,7 +8,9 @@
 struct xsv_loop {
 	struct xsv_server srv;
 	int ep, lfd, sfd;   /* epoll, listening socket, signalfd */
-	int dfd;            /* daemon link, -1 when standalone */
+	int dfd;            /* daemon link, -1 when standalone or lost */
+	const char *dpath;  /* the daemon's socket, to relink to; NULL: standalone */
+	long long relink_at; /* CLOCK_MONOTONIC ms of the next try while lost */
 	bool accept_off;    /* out of descriptors: not accepting for now */
 };
 

@@ -118,6 +118,7 @@ struct xsv_conn {
 struct xsv_domain {
 	uint32_t domid;
 	bool privileged;
+	bool listed;                /* in the daemon's list after a relink */
 };
 
 struct xsv_server {
@@ -143,6 +144,11 @@ bool xsv_domid_priv(const struct xsv_server *s, uint32_t domid);
 struct xsv_domain *xsv_domain_find(struct xsv_server *s, uint32_t domid);
 int xsv_domain_add(struct xsv_server *s, uint32_t domid, bool privileged);
 int xsv_domain_remove(struct xsv_server *s, uint32_t domid);
+/* Relinking to a (restarted) xgntd: forget which domains were listed, let
+ * the new list mark them (xsv_domain_add), then release those it did not
+ * name (dom0 stays). */
+void xsv_domains_unlist(struct xsv_server *s);
+void xsv_domains_release_unlisted(struct xsv_server *s);
 
 /* store.c: the tree, paths and permissions */
 struct xsv_node *xsv_node_lookup(struct xsv_node *root, const char *path);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # xgnt-xenstored learning its domains from the real xgntd: domains at start,
 # `xgnt domain create|destroy` later (@introduceDomain, @releaseDomain, the
-# home directories), a privileged domain, and the daemon going away.
+# home directories), a privileged domain, the daemon going away, and a new
+# daemon on the same socket (the server relinks and takes its domains).
 # Registered only where the tree has xgntd and the xgnt tool.
 # Usage: test_xs_xgntd.sh XGNTD XGNT XENSTORED
 set -eu
@@ -73,6 +74,25 @@ kill "$DPID"; wait "$DPID" || true
 DPID=
 waitfor "link closed in the log" grep -q "daemon link closed" "$T/xs.log"
 eq "$(xenstore-read /local/domain/1/domid)" 1 "after the daemon left"
+
+# a new daemon at the same socket: the server relinks, and the new
+# machine's domains replace the old ones (dom1 and dom7 released, dom3 in)
+timeout 20 xenstore-watch -n 2 @releaseDomain >"$T/rel2" 2>&1 &
+WPID=$!
+waitfor "up-front @releaseDomain (relink)" grep -q . "$T/rel2"
+"$D" --domain 3 2>"$T/xgntd2.log" &
+DPID=$!
+waitfor "link back in the log" grep -q "daemon link back" "$T/xs.log"
+wait $WPID || fail "watch @releaseDomain after relink: $(cat "$T/rel2")"
+WPID=
+eq "$(xenstore-read /local/domain/3/domid)" 3 "dom3 home after relink"
+if xenstore-exists /local/domain/1 2>/dev/null; then fail "dom1 home left after relink"; fi
+if xenstore-exists /local/domain/7 2>/dev/null; then fail "dom7 home left after relink"; fi
+"$X" domain create 9 >/dev/null
+waitfor "dom9 home from the new daemon" xenstore-exists /local/domain/9/domid
+kill "$DPID"; wait "$DPID" || true
+DPID=
+
 kill "$SPID"; wait "$SPID" || fail "xenstored exit status $?"
 SPID=
 echo "PASS: xgnt-xenstored with xgntd"
