@@ -213,6 +213,57 @@ static void test_reserve_grows_table(void **state)
 
 /* ---- query / end foreign access ---- */
 
+/* The reserve as Xen's docs/misc/grant-tables.txt shows it (Linux 2.6):
+ * a terminal from alloc, claim against it, free with a count; and the
+ * readonly argument of the older end functions. */
+static void test_reserve_older_forms(void **state)
+{
+	grant_ref_t gref_head, gref_terminal, ref, ref2;
+	grant_handle_t h;
+	struct env e;
+	uint8_t *src, *dst;
+
+	(void)state;
+	env_up_cfg(&e, XGNT_DOMAIN_HVM, XGNT_DOMAIN_HVM, 0);
+	as(e.a);
+	src = xgnt_page_alloc(e.a, 1);
+	fill(src, PAGE, 9);
+	assert_int_equal(gnttab_alloc_grant_references(2, &gref_head, &gref_terminal), 0);
+	assert_int_equal(gref_terminal, XGNT_GREF_LIST_END);
+	ref = (grant_ref_t)gnttab_claim_grant_reference(&gref_head, gref_terminal);
+	ref2 = (grant_ref_t)gnttab_claim_grant_reference(&gref_head, gref_terminal);
+	assert_true(ref >= GNTTAB_NR_RESERVED_ENTRIES && ref2 >= GNTTAB_NR_RESERVED_ENTRIES);
+	assert_true(ref != ref2);
+	assert_int_equal(gnttab_claim_grant_reference(&gref_head, gref_terminal), -ENOSPC);
+	gnttab_release_grant_reference(&gref_head, ref2);
+
+	gnttab_grant_foreign_access_ref(ref, ID_B, xgnt_guest_frame(e.a, src), 0);
+	as(e.b);
+	dst = xgnt_unpopulated_alloc(e.b, 1);
+	assert_int_equal(map1(e.b, dst, ID_A, ref, &h), GNTST_okay);
+	assert_true(is_fill(dst, PAGE, 9));
+	as(e.a);
+	assert_int_equal(gnttab_end_foreign_access_ref(ref, 0), 0);   /* busy */
+	as(e.b);
+	unmap1(e.b, dst, h);
+	as(e.a);
+	assert_int_equal(gnttab_end_foreign_access_ref(ref, 0), 1);
+	/* grants-tables.txt's ending: query, then end with readonly */
+	gnttab_grant_foreign_access_ref(ref, ID_B, xgnt_guest_frame(e.a, src), 1);
+	assert_int_equal(gnttab_query_foreign_access(ref), 0);
+	gnttab_end_foreign_access(ref, 1);   /* ends it and frees the ref */
+	as(e.b);
+	assert_true(map1(e.b, dst, ID_A, ref, &h) != GNTST_okay);
+	assert_int_equal(xgnt_unpopulated_free(e.b, dst, 1), 0);
+	as(e.a);
+	gnttab_free_grant_references(1, gref_head);   /* the count is Linux 2.6's */
+	/* every reference is the table's again */
+	assert_int_equal(gnttab_alloc_grant_references(USABLE_1, &gref_head), 0);
+	gnttab_free_grant_references(gref_head);
+	xgnt_page_free(e.a, src, 1);
+	env_down(&e);
+}
+
 static void test_query_and_end_foreign_access(void **state)
 {
 	grant_ref_t head, ref;
@@ -555,6 +606,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unbound_thread),
 		cmocka_unit_test(test_reserve_alloc_claim_release_free),
+		cmocka_unit_test(test_reserve_older_forms),
 		cmocka_unit_test(test_reserve_too_large_is_enospc_and_takes_nothing),
 		cmocka_unit_test(test_reserve_grows_table),
 		cmocka_unit_test(test_query_and_end_foreign_access),

@@ -273,4 +273,13 @@ XGNT_GUEST_API void xgnt_gref_cancel_free_callback(struct xgnt_guest *g,
 #ifdef __cplusplus
 }
 #endif
+
+/* The source-compatible interfaces over the guest bound to the calling
+ * thread: Zephyr's, Linux's and Mini-OS's grant-table APIs (each header
+ * may also be included alone). XGNT_GUEST_NO_COMPAT leaves them out. */
+#ifndef XGNT_GUEST_NO_COMPAT
+#include <xgnt/zephyr/gnttab.h>
+#include <xgnt/linux/grant_table.h>
+#include <xgnt/minios/gnttab.h>
+#endif
 #endif /* XGNT_GUEST_H */

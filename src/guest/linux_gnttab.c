@@ -4,6 +4,8 @@
  * library, for the guest bound to the calling thread. The header lists
  * where it departs from Linux.
  */
+/* the functions themselves, not the older forms' macros */
+#define XGNT_LINUX_MODERN_ONLY
 #include <xgnt/linux/grant_table.h>
 
 #include <errno.h>

@@ -118,6 +118,82 @@ XGNT_GUEST_API void gnttab_cancel_free_callback(struct gnttab_free_callback *cal
 /* Frames the table may grow to (the hypervisor's maximum); 0 with no guest. */
 XGNT_GUEST_API unsigned int gnttab_max_grant_frames(void);
 
+/*
+ * The older forms, as Xen's docs/misc/grant-tables.txt shows them (Linux
+ * 2.6 and up to 5.17), are accepted too, told apart by their number of
+ * arguments (and, for gnttab_end_foreign_access, by whether the second is
+ * an integer, readonly, or the page):
+ *
+ *   gnttab_alloc_grant_references(count, &head, &terminal)
+ *   gnttab_free_grant_references(count, head)
+ *   gnttab_claim_grant_reference(&head, terminal)
+ *   gnttab_end_foreign_access_ref(ref, readonly)
+ *   gnttab_end_foreign_access(ref, readonly)
+ *   gnttab_end_foreign_access(ref, readonly, page)
+ *
+ * The terminal is the reserve's end marker (XGNT_GREF_LIST_END); count and
+ * readonly change nothing (the reserve knows its length, the hypervisor
+ * the grant's mode). Define XGNT_LINUX_MODERN_ONLY to get plain functions.
+ */
+#if !defined(XGNT_LINUX_MODERN_ONLY) && !defined(__cplusplus)
+static inline int xgnt_linux_alloc_refs_terminal(uint16_t count, grant_ref_t *head,
+						 grant_ref_t *terminal)
+{
+	int r = gnttab_alloc_grant_references(count, head);
+
+	if (terminal)
+		*terminal = XGNT_GREF_LIST_END;
+	return r;
+}
+static inline void xgnt_linux_free_refs_count(uint16_t count, grant_ref_t head)
+{
+	(void)count;
+	gnttab_free_grant_references(head);
+}
+static inline int xgnt_linux_claim_ref_terminal(grant_ref_t *head, grant_ref_t terminal)
+{
+	(void)terminal;
+	return gnttab_claim_grant_reference(head);
+}
+static inline int xgnt_linux_end_access_ref_ro(grant_ref_t ref, int readonly)
+{
+	(void)readonly;
+	return gnttab_end_foreign_access_ref(ref);
+}
+static inline void xgnt_linux_end_access_ro_page(grant_ref_t ref, int readonly,
+						 unsigned long page)
+{
+	(void)readonly;
+	gnttab_end_foreign_access(ref, (void *)(uintptr_t)page);
+}
+
+#define XGNT_LINUX_SEL2(_1, _2, name, ...) name
+#define XGNT_LINUX_SEL3(_1, _2, _3, name, ...) name
+#define XGNT_LINUX_IS_INT(x)                                                        \
+	_Generic((x), _Bool: 1, char: 1, signed char: 1, unsigned char: 1, short: 1,  \
+		 unsigned short: 1, int: 1, unsigned int: 1, long: 1, unsigned long: 1, \
+		 long long: 1, unsigned long long: 1, default: 0)
+#define XGNT_LINUX_END_ACCESS2(ref, x)                                              \
+	gnttab_end_foreign_access((ref), XGNT_LINUX_IS_INT(x) ? (void *)0             \
+							       : (void *)(uintptr_t)(x))
+
+#define gnttab_alloc_grant_references(...)                                          \
+	XGNT_LINUX_SEL3(__VA_ARGS__, xgnt_linux_alloc_refs_terminal,                  \
+			gnttab_alloc_grant_references, gnttab_alloc_grant_references, 0)(__VA_ARGS__)
+#define gnttab_free_grant_references(...)                                           \
+	XGNT_LINUX_SEL2(__VA_ARGS__, xgnt_linux_free_refs_count,                      \
+			gnttab_free_grant_references, 0)(__VA_ARGS__)
+#define gnttab_claim_grant_reference(...)                                           \
+	XGNT_LINUX_SEL2(__VA_ARGS__, xgnt_linux_claim_ref_terminal,                   \
+			gnttab_claim_grant_reference, 0)(__VA_ARGS__)
+#define gnttab_end_foreign_access_ref(...)                                          \
+	XGNT_LINUX_SEL2(__VA_ARGS__, xgnt_linux_end_access_ref_ro,                    \
+			gnttab_end_foreign_access_ref, 0)(__VA_ARGS__)
+#define gnttab_end_foreign_access(...)                                              \
+	XGNT_LINUX_SEL3(__VA_ARGS__, xgnt_linux_end_access_ro_page,                   \
+			XGNT_LINUX_END_ACCESS2, gnttab_end_foreign_access, 0)(__VA_ARGS__)
+#endif
+
 #ifdef __cplusplus
 }
 #endif
