@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "client.h"
 #include "domlink.h"
 #include "sock.h"
 #include "xenstored.h"
@@ -28,8 +29,10 @@ static void usage(FILE *f)
 "                            $XDG_RUNTIME_DIR/xgnt/xenstored.sock, else\n"
 "                            /run/xenstored/socket\n"
 "  -x, --xgnt-socket PATH    learn domains from the xgntd there (default\n"
-"                            $XGNT_SOCKET; if that is unreachable, run\n"
-"                            standalone; an explicit PATH must work)\n"
+"                            $XGNT_SOCKET, else xgntd's default socket; if\n"
+"                            that is unreachable, run standalone; an\n"
+"                            explicit PATH must work). A lost link is\n"
+"                            tried again every 0.5 s\n"
 "  -d, --domains LIST        declare domains, e.g. 1,2,3 (besides dom0)\n"
 "      --quota-nodes N       nodes a domain may own (1000)\n"
 "      --quota-watches N     watches of a domain (128)\n"
@@ -154,7 +157,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xsv_loop l = { .ep = -1, .lfd = -1, .sfd = -1, .dfd = -1 };
-	const char *sock_opt = NULL, *xgnt_opt = NULL, *domains = NULL;
+	const char *sock_opt = NULL, *xgnt_opt = NULL, *domains = NULL, *dpath;
+	char ddefault[108];
 	struct xsv_quota q;
 	unsigned long maxout = XSV_OUT_LIMIT;
 	char *sock_path = NULL;
@@ -216,9 +220,27 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (xgnt_opt || (getenv("XGNT_SOCKET") && *getenv("XGNT_SOCKET"))) {
-		const char *dpath = xgnt_opt ? xgnt_opt : getenv("XGNT_SOCKET");
-
+	/* The daemon: --xgnt-socket, else $XGNT_SOCKET, else xgntd's own
+	 * default, tried quietly (standalone when nothing answers there). */
+	dpath = xgnt_opt;
+	if (!dpath && getenv("XGNT_SOCKET") && *getenv("XGNT_SOCKET"))
+		dpath = getenv("XGNT_SOCKET");
+	if (!dpath && xgntc_socket_path(ddefault, sizeof(ddefault)) == 0 &&
+	    access(ddefault, F_OK) == 0)
+		dpath = ddefault;
+	if (dpath == ddefault) {
+		l.dfd = xsv_domlink_open(dpath);
+		if (l.dfd >= 0 && xsv_domlink_start(&l.srv, l.dfd, 5000)) {
+			close(l.dfd);
+			l.dfd = -1;
+		}
+		if (l.dfd < 0) {
+			xsv_log(&l.srv, 1, "no xgntd at the default %s; standalone", dpath);
+		} else {
+			xsv_log(&l.srv, 1, "learning domains from xgntd at %s", dpath);
+			l.dpath = dpath;
+		}
+	} else if (dpath) {
 		l.dfd = xsv_domlink_open(dpath);
 		if (l.dfd >= 0 && (ret = xsv_domlink_start(&l.srv, l.dfd, 5000))) {
 			close(l.dfd);
