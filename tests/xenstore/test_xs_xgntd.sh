@@ -95,4 +95,20 @@ DPID=
 
 kill "$SPID"; wait "$SPID" || fail "xenstored exit status $?"
 SPID=
+
+# neither --xgnt-socket nor $XGNT_SOCKET: xgntd's default socket
+mkdir -m 700 "$T/xdg"
+unset XGNT_SOCKET
+XDG_RUNTIME_DIR="$T/xdg" "$D" --domain 4 2>"$T/xgntd3.log" &
+DPID=$!
+waitfor "default xgntd socket" test -S "$T/xdg/xgnt/xgntd.sock"
+XDG_RUNTIME_DIR="$T/xdg" "$XSD" -v --socket "$T/xs2.sock" 2>"$T/xs2.log" &
+SPID=$!
+waitfor "xenstored socket (default daemon)" test -S "$T/xs2.sock"
+eq "$(XENSTORED_PATH="$T/xs2.sock" xenstore-read /local/domain/4/domid)" 4 \
+	"dom4 from the default daemon"
+kill "$SPID"; wait "$SPID" || fail "xenstored exit status $?"
+SPID=
+kill "$DPID"; wait "$DPID" || true
+DPID=
 echo "PASS: xgnt-xenstored with xgntd"
