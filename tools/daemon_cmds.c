@@ -29,9 +29,17 @@ static int connect_ctl(struct xgntc *c, const char *cmd)
 	char path[108];
 	int rc;
 
+	uint32_t domid;
+
+	rc = xgntc_domid(&domid);
+	if (rc) {
+		fprintf(stderr, "xgnt %s: XGNT_DOMID=\"%s\" is not a domain id\n", cmd,
+			getenv("XGNT_DOMID"));
+		return -1;
+	}
 	rc = xgntc_socket_path(path, sizeof(path));
 	if (!rc)
-		rc = xgntc_open(c, path, XGNTD_KIND_CTL, XGNTD_DOMID_ALL, 0, -1, NULL, NULL, 0);
+		rc = xgntc_open(c, path, XGNTD_KIND_CTL, domid, 0, -1, NULL, NULL, 0);
 	if (rc) {
 		if (rc == -ENOENT || rc == -ECONNREFUSED)
 			fprintf(stderr, "xgnt %s: no daemon at %s (start xgntd, or set XGNT_SOCKET)\n",
@@ -205,8 +213,12 @@ static int dump_cmd(int argc, char **argv)
 	size_t got = 0;
 	long rc;
 
-	if (argc > 2 || (argc == 2 && cli_parse_uint(argv[1], 0, 0x7fef, &v))) {
+	if (argc > 2) {
 		fprintf(stderr, "xgnt dump: wants at most one DOMID\n");
+		return EXIT_USAGE;
+	}
+	if (argc == 2 && cli_parse_uint(argv[1], 0, 0x7fef, &v)) {
+		fprintf(stderr, "xgnt dump: \"%s\" is not a domain id (0 to 32751)\n", argv[1]);
 		return EXIT_USAGE;
 	}
 	if (argc == 2)

@@ -28,7 +28,7 @@ static const char usage[] =
 	"usage: xgntd [--socket PATH] [--memory-mib N] [--domain SPEC]... [--gntalloc-limit N] [-v]\n"
 	"\n"
 	"Runs an xgnt machine as a service: processes attach to it as Xen domains\n"
-	"(the drop-in libxengnttab, libxengntshr, libxenevtchn and libxenctrl, or the\n"
+	"(the drop-in libxengnttab with xengntshr, libxenevtchn and libxenctrl, or the\n"
 	"xgnt tools) over a Unix socket. Domain 0 (privileged, HVM) exists from the\n"
 	"start. Runs in the foreground; SIGTERM or SIGINT shuts it down cleanly.\n"
 	"\n"
