@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Linux's grant-reference API (<xen/grant_table.h>): granting, ending, the
- * private reserve of references with free callbacks, and transfer (as in
- * Linux up to 5.17, which still had it). Source-compatible, for the guest
+ * private reserve of references with free callbacks, and transfer (which
+ * Linux dropped in 5.18). The signatures are today's (one-argument
+ * gnttab_end_foreign_access_ref, a page pointer to gnttab_end_foreign_access);
+ * the older ones also compile (see the end of this header). Source-compatible, for the guest
  * bound to the calling thread (xgnt_guest_bind); its grant table is set up
  * on first use, where Linux's gnttab_init would have at boot.
  *
