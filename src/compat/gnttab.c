@@ -27,9 +27,11 @@ struct xmap {                       /* a mapping or share of the handle */
 	uint8_t *addr;
 	uint32_t count, id;
 	uint64_t first_mfn;         /* to recognise it in /proc/self/maps */
+	bool gone;                  /* the program unmapped it: another is there now */
 };
 
 struct xengntdev_handle {
+	struct xengntdev_handle *next;   /* in handles */
 	struct xgntc c;
 	int memfd;
 	bool shr;
@@ -38,6 +40,48 @@ struct xengntdev_handle {
 	struct xmap *maps;
 	pthread_mutex_t copy_lock;  /* the bounce pages: one grant copy at a time */
 };
+
+/*
+ * Every handle of the process, for placing mappings. A mapping the
+ * program munmap()ed stays tracked until its handle closes, and the
+ * kernel may place a later one at the same address, even showing the same
+ * frame (the same grant mapped again, or one's own share): by address,
+ * name and offset in /proc/self/maps the two look alike, and the close of
+ * the first handle must not take the second's pages. So a mapping placed
+ * over tracked ones marks them gone, and placing and a close's check are
+ * one at a time. Lock order: place_lock, then a handle's lock.
+ */
+static pthread_mutex_t place_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xengntdev_handle *handles;
+
+/* Under place_lock: [addr, addr + count pages) is a new mapping. */
+static void placed(const uint8_t *addr, uint32_t count)
+{
+	const uint8_t *end = addr + (size_t)count * PAGE;
+	struct xengntdev_handle *h;
+	struct xmap *m;
+
+	for (h = handles; h; h = h->next) {
+		pthread_mutex_lock(&h->lock);
+		for (m = h->maps; m; m = m->next)
+			if (m->addr < end && addr < m->addr + (size_t)m->count * PAGE)
+				m->gone = true;
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
+/* xgntc_map_frames, and the mappings it covers marked gone. */
+static void *place(int memfd, const uint64_t *mfns, uint32_t count, int prot)
+{
+	void *addr;
+
+	pthread_mutex_lock(&place_lock);
+	addr = xgntc_map_frames(memfd, mfns, count, prot);
+	if (addr != MAP_FAILED)
+		placed(addr, count);
+	pthread_mutex_unlock(&place_lock);
+	return addr;
+}
 
 static struct xengntdev_handle *open_handle(uint32_t kind)
 {
@@ -59,8 +103,7 @@ static struct xengntdev_handle *open_handle(uint32_t kind)
 	}
 	h->shr = kind == XGNTD_KIND_GNTALLOC;
 	if (!h->shr) {
-		h->bounce = xgntc_map_frames(h->memfd, r.bounce_mfn, XGNTD_COPY_BATCH,
-					     PROT_READ | PROT_WRITE);
+		h->bounce = place(h->memfd, r.bounce_mfn, XGNTD_COPY_BATCH, PROT_READ | PROT_WRITE);
 		if (h->bounce == MAP_FAILED) {
 			rc = errno;
 			close(h->memfd);
@@ -72,6 +115,10 @@ static struct xengntdev_handle *open_handle(uint32_t kind)
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->copy_lock, NULL);
+	pthread_mutex_lock(&place_lock);
+	h->next = handles;
+	handles = h;
+	pthread_mutex_unlock(&place_lock);
 	return h;
 }
 
@@ -103,20 +150,27 @@ static bool still_mapped(const struct xmap *m)
 
 static int close_handle(struct xengntdev_handle *h)
 {
+	struct xengntdev_handle **pp;
+
 	if (!h)
 		return 0;
 	/* Linux keeps a mapping alive after close until munmap; here the
 	 * daemon releases it now, so what the program still maps of it is
 	 * made inaccessible rather than left to show frames reused later. */
+	pthread_mutex_lock(&place_lock);
+	for (pp = &handles; *pp != h; pp = &(*pp)->next)
+		;
+	*pp = h->next;
 	while (h->maps) {
 		struct xmap *m = h->maps;
 
 		h->maps = m->next;
-		if (still_mapped(m))
+		if (!m->gone && still_mapped(m))
 			mmap(m->addr, (size_t)m->count * PAGE, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 		free(m);
 	}
+	pthread_mutex_unlock(&place_lock);
 	if (h->bounce)
 		munmap(h->bounce, XGNTD_COPY_BATCH * PAGE);
 	close(h->memfd);
@@ -142,7 +196,7 @@ static struct xmap *untrack(struct xengntdev_handle *h, const void *addr, bool e
 
 	pthread_mutex_lock(&h->lock);
 	for (pp = &h->maps; (m = *pp); pp = &m->next) {
-		if ((const uint8_t *)addr >= m->addr &&
+		if (!m->gone && (const uint8_t *)addr >= m->addr &&
 		    (const uint8_t *)addr < m->addr + (size_t)m->count * PAGE &&
 		    (!exact || m->addr == addr)) {
 			*pp = m->next;
@@ -220,7 +274,7 @@ static void *map_refs(xengnttab_handle *xgt, uint32_t count, const uint32_t *dom
 	m->id = (uint32_t)rc;
 	m->count = count;
 	m->first_mfn = mfns[0];
-	addr = xgntc_map_frames(xgt->memfd, mfns, count, prot & (PROT_READ | PROT_WRITE));
+	addr = place(xgt->memfd, mfns, count, prot & (PROT_READ | PROT_WRITE));
 	if (addr == MAP_FAILED) {
 		struct xgntd_unmap um = { .id = m->id, .count = count };
 
@@ -477,7 +531,7 @@ static void *share(xengntshr_handle *xgs, uint32_t domid, int count, uint32_t *r
 	for (i = 0; i < count; i++)
 		mfns[i] = pages[i].mfn;
 	m->first_mfn = mfns[0];
-	addr = xgntc_map_frames(xgs->memfd, mfns, (unsigned int)count, PROT_READ | PROT_WRITE);
+	addr = place(xgs->memfd, mfns, (uint32_t)count, PROT_READ | PROT_WRITE);
 	if (addr == MAP_FAILED) {
 		struct xgntd_unshare us = { .id = m->id };
 
