@@ -15,6 +15,7 @@
 #include <sys/un.h>
 
 #include "../daemon/proto.h"
+#include "../daemon/scm.h"
 #include "domlink.h"
 #include "xenstored.h"
 
@@ -122,18 +123,7 @@ static int input_one(struct xsv_server *s, int fd, bool *listed)
 	if (n == 0)
 		return -ECONNRESET;
 	/* ctl connections get no descriptors; close any that came */
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int fds[8];
-
-			if (nfd > 8)
-				nfd = 8;
-			memcpy(fds, CMSG_DATA(cm), nfd * sizeof(int));
-			for (size_t i = 0; i < nfd; i++)
-				close(fds[i]);
-		}
-	}
+	scm_take_fds(&mh, NULL, 0);
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
 		return -EPROTO;
 	ret = handle(s, buf, (size_t)n);
