@@ -6,11 +6,13 @@
  * is O_NONBLOCK), the port stays held until xenevtchn_unmask.
  *
  * What is delivered and held is in the handle's bell, shared with the
- * daemon (src/daemon/proto.h): unmask happens here, without a message. A
- * notify on an interdomain port whose peer is another handle goes straight
- * to that handle's bell and pipe once the daemon has named them (a route,
- * asked for on the first notify and again whenever the peer's slot shows
- * another binding); other notifies go through the daemon.
+ * daemon (src/daemon/proto.h): unmask happens here, asking the daemon only
+ * to deliver an event held meanwhile. A notify on an interdomain port
+ * whose peer is another handle goes straight to that handle's bell and
+ * pipe once the daemon has named them (a route, asked for on the first
+ * notify and again whenever the peer's slot shows another binding); other
+ * notifies go through the daemon. Both return once the event is delivered
+ * or held, as Linux's ioctl and write do.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -435,12 +437,17 @@ API int xenevtchn_unmask(xenevtchn_handle *xce, evtchn_port_t port)
 	int rc;
 
 	/* Linux's evtchn_write: a port not the handle's is ignored. Enabling
-	 * needs no daemon; delivering what was held does (bell.h). */
-	if (xce->bell && (port >= XGNTD_BELL_PORTS || !is_bound(xce, port) ||
-			  bell_enable(bell_slot(xce->bell, port)) != BELL_DELIVER))
+	 * needs no daemon; delivering what was held does (bell.h), and is
+	 * done when unmask returns, as the re-raised event is on Linux. */
+	if (!xce->bell) {
+		rc = xgntc_post(&xce->c, XGNTD_EVTCHN_UNMASK, &req, sizeof(req));
+		return rc ? fail(rc) : 0;
+	}
+	if (port >= XGNTD_BELL_PORTS || !is_bound(xce, port) ||
+	    bell_enable(bell_slot(xce->bell, port)) != BELL_DELIVER)
 		return 0;
-	rc = xgntc_post(&xce->c, XGNTD_EVTCHN_UNMASK, &req, sizeof(req));
-	return rc ? fail(rc) : 0;
+	rc = (int)xgntc_call(&xce->c, XGNTD_EVTCHN_UNMASK, &req, sizeof(req), NULL, 0, NULL);
+	return rc < 0 ? fail(rc) : 0;
 }
 
 API int xenevtchn_restrict(xenevtchn_handle *xce, domid_t domid)

@@ -60,11 +60,9 @@ static void test_loopback(void **state)
 	/* Three notifies in a row: the first delivery masks the port, the
 	 * others coalesce into its pending bit: one or two deliveries. A
 	 * notify returns once its event is delivered or held, as the ioctl
-	 * does, so all three are in before ha's first unmask. The delivery
-	 * an unmask owes is sent by the daemon (unmask is posted), so the
-	 * quiet window that ends the drain allows for a loaded machine: one
-	 * cut short leaves the owed delivery on fd, where the check after
-	 * a's unbind below finds it. */
+	 * does, so all three are in before ha's first unmask, and an unmask
+	 * returns once the event it owes is delivered. The quiet window that
+	 * ends the drain still allows for a loaded machine. */
 	assert_int_equal(xenevtchn_notify(hb, (evtchn_port_t)b), 0);
 	assert_true(dfix_readable(fd, 0));
 	assert_int_equal(xenevtchn_notify(hb, (evtchn_port_t)b), 0);
