@@ -5,7 +5,7 @@
 set -eu
 B=$(cd "${1:?usage: vchan.sh BUILD [args]}" && pwd); shift
 T=$(mktemp -d)
-trap 'kill $DP $XP 2>/dev/null; rm -rf "$T"' EXIT
+trap 'kill $XP 2>/dev/null; wait $XP 2>/dev/null; kill $DP 2>/dev/null; rm -rf "$T"' EXIT
 export XGNT_SOCKET=$T/xgntd.sock XENSTORED_PATH=$T/xs.sock
 "$B/src/daemon/xgntd" --domain 1 --gntalloc-limit 4096 & DP=$!
 for i in $(seq 100); do [ -S "$XGNT_SOCKET" ] && break; sleep 0.05; done
