@@ -353,8 +353,10 @@ static void op_version(struct state *s)
 	b = fz_u8(&s->in);
 	if (b & 1) {
 		struct gnttab_set_version sv = { .version = b < 0xf0 ? (b >> 1) % 4 : fz_u32(&s->in) };
+		uint32_t want = sv.version;
 
 		gt_op(v, GNTTABOP_set_version, &sv, 1);
+		fz_trace("    set_version %u: now %u", want, sv.version);
 	} else if (b & 2) {
 		struct gnttab_get_version gv = { .dom = dom_arg(s) };
 
