@@ -12,6 +12,12 @@
 
 #include "proto.h"
 
+/* A slot whose word keeps changing under a compare-and-swap is being
+ * written by its own process, which may be hostile: after this many tries
+ * the caller gives up and nothing is delivered (it can only have starved
+ * its own handle), so the daemon's one thread is never held. */
+#define BELL_TRIES 64
+
 enum bell_result {
 	BELL_STALE,     /* the slot is not the binding the caller knows */
 	BELL_HELD,      /* not enabled: now pending, nothing to write */
@@ -27,8 +33,11 @@ static inline uint64_t *bell_slot(void *bell, uint32_t port)
 static inline enum bell_result bell_raise(uint64_t *slot, uint32_t token)
 {
 	uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE), new;
+	unsigned int tries = 0;
 
 	do {
+		if (++tries > BELL_TRIES)
+			return BELL_HELD;
 		if ((old & XGNTD_BELL_TOKEN) != token || !token)
 			return BELL_STALE;
 		if (old & XGNTD_BELL_ENABLED)
@@ -46,8 +55,11 @@ static inline enum bell_result bell_raise(uint64_t *slot, uint32_t token)
 static inline enum bell_result bell_unmask(uint64_t *slot)
 {
 	uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE), new;
+	unsigned int tries = 0;
 
 	do {
+		if (++tries > BELL_TRIES)
+			return BELL_HELD;
 		if (!(old & XGNTD_BELL_TOKEN))
 			return BELL_STALE;
 		if (old & XGNTD_BELL_ENABLED)
@@ -66,8 +78,11 @@ static inline enum bell_result bell_unmask(uint64_t *slot)
 static inline enum bell_result bell_enable(uint64_t *slot)
 {
 	uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	unsigned int tries = 0;
 
 	do {
+		if (++tries > BELL_TRIES)
+			return BELL_HELD;
 		if (!(old & XGNTD_BELL_TOKEN))
 			return BELL_STALE;
 		if (old & XGNTD_BELL_ENABLED)

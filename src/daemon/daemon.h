@@ -166,7 +166,9 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void 
 void evt_release(struct conn *c);
 struct evport *evt_port_get(struct dd *dd, evtchn_port_t port);
 void evt_port_put(struct evport *ep);
-void evt_port_send(struct evport *ep);
+/* Sends on ep's port and delivers at once; ep's peer port if it is a
+ * handle's (still valid until the loop turns), else NULL. */
+struct evport *evt_port_send(struct evport *ep);
 
 /* ctl.c */
 long ctl_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void **out,

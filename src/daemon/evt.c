@@ -206,21 +206,26 @@ static long bound(struct conn *c, evtchn_port_t port)
 }
 
 /* The handle owning the peer of ep's port, when it is interdomain. */
-static long route(struct conn *c, struct evport *ep, void *out, size_t *out_len, int *fds,
-		  unsigned int *nfds)
+/* The handle's port that is the peer of ep's (interdomain), or NULL. */
+static struct evport *peer_of(struct evport *ep)
 {
 	struct evtchn_status st = { .dom = DOMID_SELF, .port = ep->port };
-	struct xgntd_evtchn_route *r = out;
-	struct evport *peer;
 	struct dd *pd;
 
-	if (xgnt_hyp_event_channel_op(c->dd->g, EVTCHNOP_status, &st) ||
+	if (xgnt_hyp_event_channel_op(ep->dd->g, EVTCHNOP_status, &st) ||
 	    st.status != EVTCHNSTAT_interdomain)
-		return 0;
-	pd = dd_find(c->dmn, st.u.interdomain.dom);
-	if (!pd)
-		return 0;
-	peer = port_lookup(pd, st.u.interdomain.port);
+		return NULL;
+	pd = dd_find(ep->dd->dmn, st.u.interdomain.dom);
+	return pd ? port_lookup(pd, st.u.interdomain.port) : NULL;
+}
+
+/* The route to peer, ep's peer port (evt_port_send's answer), if a
+ * handle owns it. */
+static long route(struct evport *peer, void *out, size_t *out_len, int *fds,
+		  unsigned int *nfds)
+{
+	struct xgntd_evtchn_route *r = out;
+
 	if (!peer || !peer->owner || !peer->owner->bell || peer->owner->pipe_w < 0)
 		return 0;
 	memset(r, 0, sizeof(*r));
@@ -239,7 +244,7 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void 
 {
 	const struct xgntd_evtchn *req = p;
 	struct dd *dd = c->dd;
-	struct evport *ep;
+	struct evport *ep, *peer;
 	long rc;
 
 	/* An ioctl the driver does not know: ENOTTY, whatever its size. */
@@ -301,9 +306,9 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void 
 		ep = handle_port(c, req->port);
 		if (!ep)
 			return -ENOTCONN;
-		evt_port_send(ep);
+		peer = evt_port_send(ep);
 		if (h->type == XGNTD_EVTCHN_ROUTE && !(h->flags & XGNTD_F_NOREPLY))
-			return route(c, ep, out, out_len, fds, nfds);
+			return route(peer, out, out_len, fds, nfds);
 		return 0;
 	case XGNTD_EVTCHN_UNMASK:
 		/* Linux's evtchn_write: unknown ports are ignored. */
@@ -376,21 +381,18 @@ void evt_port_put(struct evport *ep)
 	free(ep);
 }
 
-void evt_port_send(struct evport *ep)
+struct evport *evt_port_send(struct evport *ep)
 {
-	struct evtchn_status st = { .dom = DOMID_SELF, .port = ep->port };
-	struct dd *pd;
+	struct evport *peer;
 
 	if (xgnt_evtchn_notify(ep->dd->g, ep->port))
-		return;
+		return NULL;
 	ep->dd->events_sent++;
 	/* Take the peer's upcall now rather than on a later turn of the
 	 * loop: when the notify's reply goes out, the event is in the peer
 	 * handle's pipe, as when the hypercall returns on Linux. */
-	if (!xgnt_hyp_event_channel_op(ep->dd->g, EVTCHNOP_status, &st) &&
-	    st.status == EVTCHNSTAT_interdomain) {
-		pd = dd_find(ep->dd->dmn, st.u.interdomain.dom);
-		if (pd)
-			dd_events(pd);
-	}
+	peer = peer_of(ep);
+	if (peer)
+		dd_events(peer->dd);
+	return peer;
 }

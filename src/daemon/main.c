@@ -4,7 +4,6 @@
  * socket, every connection, every domain's upcall and the signals.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "listen.h"
 #include "../client/client.h"
 
 static const char usage[] =
@@ -132,61 +131,12 @@ static int make_parent(const char *path)
  * can connect, and a second daemon probing it never takes a socket that
  * is not listening yet for a stale one.
  */
-/* The listening socket at path; *lock_fd: PATH.lock, locked for as long
- * as the daemon runs (left open on the way out; the process ends). */
+/* The listening socket at path (listen.h), its directory made first. */
 static int listen_on(const char *path, int *lock_fd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)], lockpath[sizeof(sa.sun_path) + 8];
-	int fd, probe, rc, lock;
+	int rc = make_parent(path);
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	rc = make_parent(path);
-	if (rc)
-		return rc;
-	/* Two daemons starting at once on a stale socket would both pass the
-	 * probe below: the first to lock PATH.lock (kept, never removed, so
-	 * that every daemon locks the same file) goes on. */
-	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
-	lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock < 0)
-		return -errno;
-	if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-		rc = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-		close(lock);
-		return rc;
-	}
-	*lock_fd = lock;
-	/* A live daemon answers; a stale socket file does not. */
-	probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		int live = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-		close(probe);
-		if (live)
-			return -EADDRINUSE;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= sizeof(tmp))
-		strcpy(tmp, path);   /* no room for a temporary name */
-	strcpy(sa.sun_path, tmp);
-	unlink(tmp);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	if (listen(fd, 64) < 0 || (strcmp(tmp, path) && rename(tmp, path) < 0)) {
-		rc = -errno;
-		unlink(tmp);
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return rc ? rc : unix_listen(path, SOCK_SEQPACKET, 64, lock_fd);
 }
 
 static int ep_add(int epfd, int fd, void *ptr)

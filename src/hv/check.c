@@ -113,7 +113,7 @@ static void check_pins(struct ctx *c, struct xgnt_domain *rd)
 		    !(st & (GTF_reading | GTF_writing)) &&
 		    (__atomic_load_n(shared_flags(rgt, ref), __ATOMIC_ACQUIRE) & GTF_type_mask) ==
 			    GTF_invalid)
-			st = act->pin ? (uint16_t)(GTF_reading | (w ? GTF_writing : 0)) : 0;
+			st = (uint16_t)(GTF_reading | (w ? GTF_writing : 0));
 
 		if (act->pin != want[ref])
 			fail(c, "d%u ref %u: pin %#x but maptrack accounts for %#x", rd->id, ref,

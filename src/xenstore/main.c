@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	struct xsv_loop l = { .ep = -1, .lfd = -1, .sfd = -1, .dfd = -1 };
 	const char *sock_opt = NULL, *xgnt_opt = NULL, *domains = NULL, *dpath;
 	char ddefault[108];
+	int lock_fd = -1;
 	struct xsv_quota q;
 	unsigned long maxout = XSV_OUT_LIMIT;
 	char *sock_path = NULL;
@@ -263,7 +264,7 @@ int main(int argc, char **argv)
 		goto out;
 	if (!sock_opt)
 		make_parent(sock_path, mode);
-	l.lfd = xsv_listen(sock_path);
+	l.lfd = xsv_listen(sock_path, &lock_fd);
 	if (l.lfd < 0) {
 		fprintf(stderr, "xgnt-xenstored: cannot listen on %s: %s\n", sock_path,
 			l.lfd == -EADDRINUSE ? "another server answers there"
@@ -287,6 +288,8 @@ out:
 	xsv_loop_fini(&l);
 	if (bound)
 		unlink(sock_path);
+	if (lock_fd >= 0)
+		close(lock_fd);   /* after the socket is gone: the next may start */
 	free(sock_path);
 	xsv_server_fini(&l.srv);
 	return status;

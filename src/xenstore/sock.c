@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "../daemon/listen.h"
 #include "domlink.h"
 #include "sock.h"
 #include "xenstored.h"
@@ -319,64 +319,9 @@ int xsv_loop_run(struct xsv_loop *l)
 	}
 }
 
-/*
- * Listens on path; a live server there is an error, a stale file is not.
- * The socket is bound and listening under a temporary name first and then
- * renamed into place, so a client that sees the file can connect.
- */
-int xsv_listen(const char *path)
+int xsv_listen(const char *path, int *lock_fd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char tmp[sizeof(sa.sun_path)], lockpath[sizeof(sa.sun_path) + 8];
-	static int lock = -1;
-	int fd, probe, err;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	/* Two servers starting at once on a stale socket would both pass the
-	 * probe: the one holding PATH.lock (left in place, so that all lock
-	 * the same file) goes on; the lock lasts as long as the process. */
-	if (lock < 0) {
-		snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
-		lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (lock < 0)
-			return -errno;
-		if (flock(lock, LOCK_EX | LOCK_NB) < 0) {
-			err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-			close(lock);
-			lock = -1;
-			return err;
-		}
-	}
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		int live = connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-		close(probe);
-		if (live)
-			return -EADDRINUSE;
-	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid()) >= sizeof(tmp))
-		strcpy(tmp, path);   /* no room for a temporary name */
-	strcpy(sa.sun_path, tmp);
-	unlink(tmp);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto fail;
-	if (listen(fd, 128) < 0 || (strcmp(tmp, path) && rename(tmp, path) < 0)) {
-		err = -errno;
-		unlink(tmp);
-		close(fd);
-		return err;
-	}
-	return fd;
-fail:
-	err = -errno;
-	close(fd);
-	return err;
+	return unix_listen(path, SOCK_STREAM, 128, lock_fd);
 }
 
 void xsv_loop_fini(struct xsv_loop *l)

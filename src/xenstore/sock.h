@@ -15,8 +15,9 @@ struct xsv_loop {
 };
 
 /* A listening socket at path (fd) or -errno; -EADDRINUSE if a server
- * answers there. */
-int xsv_listen(const char *path);
+ * answers there or holds PATH.lock (*lock_fd: kept locked while serving;
+ * src/daemon/listen.h). */
+int xsv_listen(const char *path, int *lock_fd);
 /* l->lfd and l->dfd set; blocks SIGTERM/SIGINT into a signalfd. */
 int xsv_loop_setup(struct xsv_loop *l);
 /* Until SIGTERM or SIGINT: 0; or -errno. */
