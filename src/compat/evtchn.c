@@ -359,10 +359,11 @@ API int xenevtchn_notify(xenevtchn_handle *xce, evtchn_port_t port)
 
 		return r < 0 ? fail(r) : 0;
 	}
-	if (!is_bound(xce, port))
-		return fail(-ENOTCONN);
+	/* a route is dropped when its port is unbound: one means bound */
 	if (notify_direct(xce, port))
 		return 0;
+	if (!is_bound(xce, port))
+		return fail(-ENOTCONN);
 	rc = notify_route(xce, port);
 	return rc ? fail(rc) : 0;
 }
