@@ -285,6 +285,7 @@ static bool notify_direct(struct xenevtchn_handle *h, evtchn_port_t port)
 		count(h->bell, true);
 	if (res == BELL_DELIVER) {
 		write_port(p->pipe_w, rport);
+		bell_written(bell_slot(p->bell, rport), token);
 		count(p->bell, false);
 	}
 	pthread_mutex_lock(&h->lock);

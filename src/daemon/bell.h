@@ -41,7 +41,7 @@ static inline enum bell_result bell_raise(uint64_t *slot, uint32_t token)
 		if ((old & XGNTD_BELL_TOKEN) != token || !token)
 			return BELL_STALE;
 		if (old & XGNTD_BELL_ENABLED)
-			new = token;
+			new = token | XGNTD_BELL_WRITING;
 		else if (old & XGNTD_BELL_PENDING)
 			return BELL_HELD;
 		else
@@ -92,6 +92,40 @@ static inline enum bell_result bell_enable(uint64_t *slot)
 	} while (!__atomic_compare_exchange_n(slot, &old, old | XGNTD_BELL_ENABLED, false,
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	return BELL_HELD;
+}
+
+/* After bell_raise's BELL_DELIVER: the port is in the pipe now. */
+static inline void bell_written(uint64_t *slot, uint32_t token)
+{
+	uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	unsigned int tries = 0;
+
+	do {
+		if (++tries > BELL_TRIES || (old & XGNTD_BELL_TOKEN) != token ||
+		    !(old & XGNTD_BELL_WRITING))
+			return;
+	} while (!__atomic_compare_exchange_n(slot, &old, old & ~XGNTD_BELL_WRITING, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+}
+
+/* The peer of a port whose handle is going: a sender of that handle may
+ * have died between bell_raise and its pipe write (WRITING still set),
+ * leaving the port held with nothing to read: deliver it again. */
+static inline enum bell_result bell_rekick(uint64_t *slot, uint32_t token)
+{
+	uint64_t old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	unsigned int tries = 0;
+
+	do {
+		if (++tries > BELL_TRIES)
+			return BELL_HELD;
+		if ((old & XGNTD_BELL_TOKEN) != token || !token)
+			return BELL_STALE;
+		if ((old & XGNTD_BELL_ENABLED) || !(old & XGNTD_BELL_WRITING))
+			return BELL_HELD;
+	} while (!__atomic_compare_exchange_n(slot, &old, (uint64_t)token, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return BELL_DELIVER;
 }
 
 /* A binding begins (enabled, nothing pending) or ends (token 0). */

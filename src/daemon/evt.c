@@ -73,8 +73,10 @@ static void on_event(struct xgnt_guest *g, evtchn_port_t port, void *data)
 	struct conn *c = ep->owner;
 
 	(void)g;
-	if (c && c->bell && bell_raise(bell_slot(c->bell, port), ep->token) == BELL_DELIVER)
+	if (c && c->bell && bell_raise(bell_slot(c->bell, port), ep->token) == BELL_DELIVER) {
 		deliver(c, port);
+		bell_written(bell_slot(c->bell, port), ep->token);
+	}
 }
 
 int evt_hello(struct conn *c, int fds[2])
@@ -330,14 +332,23 @@ long evt_request(struct conn *c, const struct xgntd_hdr *h, const void *p, void 
 void evt_release(struct conn *c)
 {
 	struct dd *dd = c->dd;
-	struct evport *ep, *next;
+	struct evport *ep, *next, *peer;
 
 	for (ep = dd->ports; ep; ep = next) {
 		next = ep->next;
-		if (ep->owner == c) {
-			disown(ep);
-			evt_port_put(ep);
-		}
+		if (ep->owner != c)
+			continue;
+		/* This process could notify the peer directly: if it died
+		 * mid-delivery, the peer's port is held with nothing in its
+		 * pipe, and would swallow every later event (the unmap
+		 * notification saying this end is gone among them). */
+		peer = peer_of(ep);
+		if (peer && peer->owner && peer->owner != c && peer->owner->bell &&
+		    bell_rekick(bell_slot(peer->owner->bell, peer->port), peer->token) ==
+			    BELL_DELIVER)
+			deliver(peer->owner, peer->port);
+		disown(ep);
+		evt_port_put(ep);
 	}
 	c->nr_ports = 0;
 	if (c->pipe_w >= 0)

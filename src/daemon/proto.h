@@ -185,8 +185,11 @@ struct xgntd_evtchn {
  * token (0: the port is not bound to this handle), then ENABLED (not
  * delivered since the last unmask) and PENDING (raised while not enabled).
  *
- *   raise:  token differs: stale route (ask the daemon); ENABLED: clear it,
- *           write the port to the pipe; else set PENDING.
+ *   raise:  token differs: stale route (ask the daemon); ENABLED: clear it
+ *           and set WRITING, write the port to the pipe, clear WRITING;
+ *           else set PENDING. (A handle that goes leaves WRITING set only
+ *           if its process died mid-delivery: the daemon then writes the
+ *           port itself.)
  *   unmask: ENABLED: nothing; PENDING: clear it, write the port to the
  *           pipe; else set ENABLED. The handle's own process only sets
  *           ENABLED, and sends XGNTD_EVTCHN_UNMASK when PENDING is set:
@@ -205,6 +208,7 @@ struct xgntd_evtchn {
 #define XGNTD_BELL_TOKEN    0xffffffffull
 #define XGNTD_BELL_ENABLED  (1ull << 32)
 #define XGNTD_BELL_PENDING  (1ull << 33)
+#define XGNTD_BELL_WRITING  (1ull << 34)   /* raised, pipe write under way */
 struct xgntd_bell_hdr {
 	uint64_t delivered;     /* events written to this handle's pipe by senders */
 	uint64_t sent;          /* this handle's notifies delivered without the daemon */

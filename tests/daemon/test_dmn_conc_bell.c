@@ -14,11 +14,14 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <xenevtchn.h>
 
+#include "client/client.h"
+#include "daemon/bell.h"
 #include "dfix.h"
 
 static xenevtchn_handle *ev_open(void)
@@ -245,6 +248,60 @@ static void test_route_churn(void **state)
 	assert_int_equal(dfix_domain(0).nr_ports, 0);
 }
 
+/* A sender that dies between its compare-and-swap on the peer's bell and
+ * its pipe write (kill -9 can land there) leaves the peer's port held
+ * with nothing to read. A raw handle plays that sender: it takes a route,
+ * clears ENABLED in the peer's slot and goes without writing. The daemon
+ * must deliver the port again when that handle goes, or the peer would
+ * never hear of the port again (the unmap notification of a dead vchan
+ * end among them). */
+static void test_sender_dies_mid_delivery(void **state)
+{
+	xenevtchn_handle *rx = ev_open();
+	struct xgntd_evtchn req = { 0 };
+	struct xgntd_evtchn_route rt;
+	struct xgntc c;
+	int pipe_bell[2], fds[2], a, b;
+	size_t len = 0;
+	void *bell;
+	long rc;
+
+	(void)state;
+	assert_int_equal(xgntc_open(&c, NULL, XGNTD_KIND_EVTCHN, 0, 0, -1, NULL, pipe_bell, 2), 0);
+	a = xenevtchn_bind_unbound_port(rx, 0);
+	assert_true(a > 0);
+	req.domid = 0;
+	req.port = (uint32_t)a;
+	b = (int)xgntc_call(&c, XGNTD_EVTCHN_BIND_INTERDOMAIN, &req, sizeof(req), NULL, 0, NULL);
+	assert_true(b > 0);
+	assert_false(dfix_readable(xenevtchn_fd(rx), 50));   /* a was unbound: nothing */
+	req.port = (uint32_t)b;
+	rc = xgntc_call_fds(&c, XGNTD_EVTCHN_ROUTE, &req, sizeof(req), &rt, sizeof(rt), &len,
+			    fds, 2);
+	assert_int_equal(rc, 1);
+	assert_int_equal(rt.port, a);
+	/* that notify went through the daemon: take it, re-enable */
+	assert_true(dfix_readable(xenevtchn_fd(rx), 2000));
+	assert_int_equal(xenevtchn_pending(rx), a);
+	assert_int_equal(xenevtchn_unmask(rx, (evtchn_port_t)a), 0);
+	/* the compare-and-swap of a direct notify, and no write */
+	bell = mmap(NULL, XGNTD_BELL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+	assert_true(bell != MAP_FAILED);
+	assert_int_equal(bell_raise(bell_slot(bell, rt.port), rt.token), BELL_DELIVER);
+	munmap(bell, XGNTD_BELL_SIZE);
+	close(fds[0]);
+	close(fds[1]);
+	assert_false(dfix_readable(xenevtchn_fd(rx), 50));
+	/* the sender goes */
+	xgntc_close(&c);
+	close(pipe_bell[0]);
+	close(pipe_bell[1]);
+	assert_true(dfix_readable(xenevtchn_fd(rx), 2000));
+	assert_int_equal(xenevtchn_pending(rx), a);
+	assert_int_equal(xenevtchn_unmask(rx, (evtchn_port_t)a), 0);
+	xenevtchn_close(rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +309,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_route, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_receiver_killed, dfix_setup, dfix_teardown),
 		cmocka_unit_test_setup_teardown(test_route_churn, dfix_setup, dfix_teardown),
+		cmocka_unit_test_setup_teardown(test_sender_dies_mid_delivery, dfix_setup,
+						dfix_teardown),
 	};
 
 	return cmocka_run_group_tests_name("xgntd: direct events", tests, NULL, NULL);
